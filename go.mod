@@ -1,0 +1,3 @@
+module github.com/shopcache/shop
+
+go 1.26
