@@ -1,0 +1,220 @@
+// Package catalog holds the shop's products: their type, the Postgres queries that read them
+// and the price formatting shown on every page. It knows nothing of HTTP. The caching layers
+// in front of these queries are added by the cache package's strategies, not here.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned when a product or category does not exist.
+var ErrNotFound = errors.New("catalog: not found")
+
+// Product is one row of the products table.
+type Product struct {
+	ID          int64
+	SKU         string
+	Name        string
+	Description string
+	Category    string // empty when the data set has no categories
+	Brand       string // empty when unknown
+	Price       int64  // minor units of Currency (pence, cents)
+	Currency    string // ISO 4217 code, e.g. "GBP"
+	Stock       int    // units on hand, never negative
+	Rating      *int   // hundredths of a star out of 500 (4.56 stars = 456); nil when unrated
+	Merchandise bool   // false for postage, fees and bookkeeping codes, which are never listed
+	Version     int64  // bumped on every change of the row
+	UpdatedAt   time.Time
+}
+
+// DisplayPrice is Price formatted for a shopper, e.g. "£2.95".
+func (p Product) DisplayPrice() string { return FormatPrice(p.Price, p.Currency) }
+
+// Stars is Rating as a star count with two decimals, e.g. "4.56"; empty when unrated.
+func (p Product) Stars() string {
+	if p.Rating == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d.%02d", *p.Rating/100, *p.Rating%100)
+}
+
+// Review is a customer review of a product, without the reviewer's name or e-mail.
+type Review struct {
+	Rating    int // 1 to 5 stars
+	Comment   string
+	CreatedAt time.Time
+}
+
+// Bestseller is a product with its net units sold in the order history.
+type Bestseller struct {
+	Product
+	Units int64 // sum of quantities over all order lines, cancellations (negative) included
+}
+
+// Page asks for one page of a listing. Number counts from 1.
+type Page struct {
+	Number int
+	Size   int
+}
+
+// Offset is the number of rows before the page.
+func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+
+// Filter narrows a product listing. The zero value lists every merchandise product.
+type Filter struct {
+	Category string // exact category name; empty for all
+	Page     Page
+}
+
+// Store reads products from Postgres.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const productColumns = `p.id, p.sku, p.name, p.description, p.category, p.brand, p.price,
+	p.currency, p.stock, p.rating, p.merchandise, p.version, p.updated_at`
+
+func scanProduct(row pgx.CollectableRow) (Product, error) {
+	var p Product
+	err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Category, &p.Brand, &p.Price,
+		&p.Currency, &p.Stock, &p.Rating, &p.Merchandise, &p.Version, &p.UpdatedAt)
+	return p, err
+}
+
+// FindProduct returns the product with id, or ErrNotFound.
+func (s *Store) FindProduct(ctx context.Context, id int64) (Product, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id)
+	p, err := pgx.CollectExactlyOneRow(rows, scanProduct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Product{}, fmt.Errorf("catalog: find product %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Product{}, fmt.Errorf("catalog: find product %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// ListProducts returns one page of merchandise products, ordered by id, and the number of
+// products that match f in all. An unknown f.Category returns ErrNotFound.
+func (s *Store) ListProducts(ctx context.Context, f Filter) ([]Product, int, error) {
+	var total int
+	err := s.pool.QueryRow(ctx,
+		`SELECT count(*) FROM products WHERE merchandise AND ($1 = '' OR category = $1)`,
+		f.Category).Scan(&total)
+	if err != nil {
+		return nil, 0, fmt.Errorf("catalog: count products: %w", err)
+	}
+	if total == 0 && f.Category != "" {
+		return nil, 0, fmt.Errorf("catalog: category %q: %w", f.Category, ErrNotFound)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p
+		WHERE p.merchandise AND ($1 = '' OR p.category = $1)
+		ORDER BY p.id LIMIT $2 OFFSET $3`, f.Category, f.Page.Size, f.Page.Offset())
+	items, err := pgx.CollectRows(rows, scanProduct)
+	if err != nil {
+		return nil, 0, fmt.Errorf("catalog: list products: %w", err)
+	}
+	return items, total, nil
+}
+
+// SearchProducts returns one page of merchandise products that match query, best match
+// first, and the number of matches in all. The query is Postgres full-text search in
+// web-search syntax (words, "quoted phrases", -excluded), stemmed as English.
+func (s *Store) SearchProducts(ctx context.Context, query string, page Page) ([]Product, int, error) {
+	const match = `p.merchandise AND p.search @@ websearch_to_tsquery('english', $1)`
+	var total int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products p WHERE `+match, query).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("catalog: count search %q: %w", query, err)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE `+match+`
+		ORDER BY ts_rank(p.search, websearch_to_tsquery('english', $1)) DESC, p.id
+		LIMIT $2 OFFSET $3`, query, page.Size, page.Offset())
+	items, err := pgx.CollectRows(rows, scanProduct)
+	if err != nil {
+		return nil, 0, fmt.Errorf("catalog: search %q: %w", query, err)
+	}
+	return items, total, nil
+}
+
+// ListCategories returns the names of the categories that have merchandise, sorted.
+// It is empty when the data set has no categories.
+func (s *Store) ListCategories(ctx context.Context) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT category FROM products
+		WHERE merchandise AND category <> '' ORDER BY category`)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list categories: %w", err)
+	}
+	return names, nil
+}
+
+// ListFeatured returns n in-stock merchandise products, a selection that changes once a day.
+func (s *Store) ListFeatured(ctx context.Context, n int) ([]Product, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p
+		WHERE p.merchandise AND p.stock > 0
+		ORDER BY hashtext(p.sku || current_date::text), p.id LIMIT $1`, n)
+	items, err := pgx.CollectRows(rows, scanProduct)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list featured: %w", err)
+	}
+	return items, nil
+}
+
+// ListBestsellers returns the n merchandise products with the most net units sold over the
+// whole order history, most first; ties are broken by product id.
+func (s *Store) ListBestsellers(ctx context.Context, n int) ([]Bestseller, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+`, b.units FROM (
+			SELECT product_id, sum(quantity) AS units FROM order_items GROUP BY product_id
+		) b JOIN products p ON p.id = b.product_id
+		WHERE p.merchandise AND b.units > 0
+		ORDER BY b.units DESC, p.id LIMIT $1`, n)
+	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Bestseller, error) {
+		var b Bestseller
+		p := &b.Product
+		err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Category, &p.Brand, &p.Price,
+			&p.Currency, &p.Stock, &p.Rating, &p.Merchandise, &p.Version, &p.UpdatedAt, &b.Units)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list bestsellers: %w", err)
+	}
+	return items, nil
+}
+
+// ListReviews returns up to n reviews of product id, newest first.
+func (s *Store) ListReviews(ctx context.Context, id int64, n int) ([]Review, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT rating, comment, created_at FROM reviews
+		WHERE product_id = $1 ORDER BY created_at DESC, id LIMIT $2`, id, n)
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Review])
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list reviews of %d: %w", id, err)
+	}
+	return items, nil
+}
+
+// currencySymbols are the symbols shown before an amount; other codes are shown as "CHF 1.00".
+var currencySymbols = map[string]string{"GBP": "£", "USD": "$", "EUR": "€"}
+
+// FormatPrice formats an amount in minor units, e.g. FormatPrice(295, "GBP") = "£2.95".
+// Every currency is shown with two decimals (ISO 4217 exponent 2, true of GBP, USD and EUR;
+// the data sets hold no other).
+func FormatPrice(minor int64, currency string) string {
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	amount := fmt.Sprintf("%d.%02d", minor/100, minor%100)
+	if sym, ok := currencySymbols[currency]; ok {
+		return sign + sym + amount
+	}
+	return sign + currency + " " + amount
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults that make `go run ./cmd/shop` work on a laptop.
+const (
+	defaultAddr        = ":8080"
+	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
+	defaultRedisURL    = "redis://127.0.0.1:6379/0"
+)
+
+// config is every setting of the shop, read once from the environment by loadConfig.
+type config struct {
+	Addr            string        // SHOP_ADDR: host:port to listen on
+	DatabaseURL     string        // SHOP_DATABASE_URL (secret: may hold a password)
+	RedisURL        string        // SHOP_REDIS_URL (secret: may hold the AUTH token)
+	Seed            bool          // SHOP_SEED: seed the default data set into an empty catalog
+	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
+	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
+
+	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
+	// that embedded mode may replace when nothing listens on them.
+	databaseURLSet, redisURLSet bool
+}
+
+// loadConfig reads and validates the configuration. Every error names the variable and what
+// it expects; all of them are reported at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	cfg := config{
+		Addr:            defaultAddr,
+		DatabaseURL:     defaultDatabaseURL,
+		RedisURL:        defaultRedisURL,
+		Seed:            true,
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	var errs []error
+	bad := func(name, want, got string, err error) {
+		msg := fmt.Sprintf("%s: want %s, got %q", name, want, got)
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		errs = append(errs, errors.New(msg))
+	}
+
+	if v := getenv("SHOP_ADDR"); v != "" {
+		cfg.Addr = v
+	}
+	if host, port, err := net.SplitHostPort(cfg.Addr); err != nil {
+		bad("SHOP_ADDR", "host:port such as :8080 or 127.0.0.1:8080", cfg.Addr, nil)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || strings.ContainsAny(host, "/ ") {
+		bad("SHOP_ADDR", "host:port with a port from 0 to 65535", cfg.Addr, nil)
+	}
+
+	if v := getenv("SHOP_DATABASE_URL"); v != "" {
+		cfg.DatabaseURL, cfg.databaseURLSet = v, true
+	}
+	if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("SHOP_DATABASE_URL", "postgres://user[:password]@host:port/database?sslmode=…", redactURL(cfg.DatabaseURL), nil)
+	} else if _, err := pgxpool.ParseConfig(cfg.DatabaseURL); err != nil {
+		bad("SHOP_DATABASE_URL", "a valid Postgres connection URL", redactURL(cfg.DatabaseURL), errors.Unwrap(err))
+	} else if strings.Trim(u.Path, "/") == "" {
+		bad("SHOP_DATABASE_URL", "a URL that names a database, such as …/shop", redactURL(cfg.DatabaseURL), nil)
+	}
+
+	if v := getenv("SHOP_REDIS_URL"); v != "" {
+		cfg.RedisURL, cfg.redisURLSet = v, true
+	}
+	if _, err := redis.ParseURL(cfg.RedisURL); err != nil {
+		bad("SHOP_REDIS_URL", "redis://[user:token@]host:port/db, or rediss://… for TLS", redactURL(cfg.RedisURL), nil)
+	}
+
+	if v := getenv("SHOP_SEED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("SHOP_SEED", "true or false", v, nil)
+		}
+		cfg.Seed = b
+	}
+	if v := getenv("SHOP_LOG_LEVEL"); v != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			bad("SHOP_LOG_LEVEL", "debug, info, warn or error", v, nil)
+		}
+	}
+	if v := getenv("SHOP_SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("SHOP_SHUTDOWN_TIMEOUT", "a positive duration such as 10s", v, nil)
+		}
+		cfg.ShutdownTimeout = d
+	}
+	if len(errs) > 0 {
+		return config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return cfg, nil
+}
+
+// LogValue implements slog.LogValuer: the configuration with its secrets redacted.
+func (c config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.Bool("seed", c.Seed),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// redactURL returns raw with any password replaced by "xxxxx"; a URL that does not parse is
+// replaced whole, since it may hold a secret in a place we cannot find.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL, not shown)"
+	}
+	return u.Redacted()
+}

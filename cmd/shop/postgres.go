@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/shopcache/shop/migrations"
+	"github.com/shopcache/shop/reqstats"
+)
+
+// openPostgres connects to databaseURL, creating the database first when it does not exist,
+// and returns a pool whose queries are counted in each request's reqstats.
+func openPostgres(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)
+	}
+	pcfg.ConnConfig.Tracer = reqstats.PGTracer{}
+	if err := createDatabase(ctx, pcfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return pool, nil
+}
+
+// createDatabase creates the database of cfg when it is missing, connecting to the
+// "postgres" maintenance database of the same server to do so.
+func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return conn.Close(ctx)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		return fmt.Errorf("postgres: connect to %s:%d: %w", cfg.Host, cfg.Port, err)
+	}
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	conn, err = pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("postgres: connect to create database %q: %w", cfg.Database, err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
+	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another instance won
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create database %q: %w", cfg.Database, err)
+	}
+	return nil
+}
+
+// migrateUp applies pending migrations over a database/sql handle borrowed from pool.
+func migrateUp(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	return migrations.Up(ctx, db)
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/dataset"
+	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/web"
+)
+
+// serve runs the shop until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	stopEmbedded, err := startEmbedded(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopEmbedded()
+	logger.Info("starting", "config", cfg)
+
+	templates, err := web.ParseTemplates()
+	if err != nil {
+		return err
+	}
+	pool, err := openPostgres(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := migrateUp(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "versions", applied)
+	}
+	if cfg.Seed {
+		if err := seedIfEmpty(ctx, pool, logger); err != nil {
+			return err
+		}
+	}
+
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("SHOP_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	defer rdb.Close()
+	rdb.AddHook(reqstats.RedisHook{})
+
+	handler := handlers.NewServer(handlers.Options{
+		Logger:    logger,
+		Templates: templates,
+		Catalog:   catalog.NewStore(pool),
+		Checks: []handlers.Check{
+			{Name: "postgres", Ping: pool.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		},
+	})
+	return listenAndServe(ctx, cfg, logger, handler)
+}
+
+// seedIfEmpty loads the default data set with its order history into an empty catalog, so a
+// newcomer never sees an empty shop.
+func seedIfEmpty(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	var empty bool
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM products)`).Scan(&empty); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if !empty {
+		return nil
+	}
+	logger.Info("catalog is empty: seeding the default data set with its order history (SHOP_SEED=false turns this off)",
+		"dataset", dataset.Names[0])
+	progress := slogWriter{logger}
+	res, err := dataset.Load(ctx, pool, dataset.Names[0], true, progress)
+	if err != nil {
+		return err
+	}
+	logger.Info("seeded", "dataset", dataset.Names[0], "products", res.ProductsInserted,
+		"orders", res.OrdersInserted, "order_lines", res.OrderLinesInserted, "took", res.Took)
+	return nil
+}
+
+// slogWriter logs each line written to it at info level.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// listenAndServe serves handler on cfg.Addr until ctx ends, then gives in-flight requests
+// cfg.ShutdownTimeout to finish.
+func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("SHOP_ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: %w", err)
+	}
+	return nil
+}
+

@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"syscall"
+
+	"github.com/shopcache/shop/catalog"
+)
+
+// clientError is a request the shop refuses, with the status and the message a person sees.
+type clientError struct {
+	status  int
+	message string
+}
+
+func (e *clientError) Error() string { return e.message }
+
+func badRequest(message string) error { return &clientError{http.StatusBadRequest, message} }
+func notFound(message string) error   { return &clientError{http.StatusNotFound, message} }
+
+// errorPage is what the error template shows.
+type errorPage struct {
+	Heading string
+	Message string
+}
+
+// serveError is the one exit for every failed request: it maps err to a status and a
+// message a person can act on, logs it (5xx at error level, 4xx at debug), and renders the
+// error page. The error's own text never reaches the page except for clientErrors, whose
+// text is written for people.
+func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	status, page := classify(err)
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	s.render(w, r, status, "error", page.Heading, page)
+}
+
+func classify(err error) (int, errorPage) {
+	var ce *clientError
+	switch {
+	case errors.As(err, &ce):
+		heading := map[int]string{
+			http.StatusBadRequest: "That request doesn't look right",
+			http.StatusNotFound:   "Not found",
+		}[ce.status]
+		if heading == "" {
+			heading = http.StatusText(ce.status)
+		}
+		return ce.status, errorPage{heading, ce.message}
+	case errors.Is(err, catalog.ErrNotFound):
+		return http.StatusNotFound, errorPage{"Not found", "We couldn't find that in the shop. It may have been removed, or the link may be mistyped."}
+	case unavailable(err):
+		return http.StatusServiceUnavailable, errorPage{"The shop is briefly unavailable",
+			"A service the shop depends on is not answering. Please try again in a minute."}
+	default:
+		return http.StatusInternalServerError, errorPage{"Something went wrong on our side",
+			"The error has been logged. Please try again, or go back to the shop."}
+	}
+}
+
+// unavailable reports whether err means a dependency could not be reached in time, as opposed
+// to a bug: a network error, a refused connection or a deadline.
+func unavailable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// fallbackPage is sent when even the error template fails; it needs nothing to render.
+const fallbackPage = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Error · Hanging Heart Gifts</title>
+<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">
+<h1>Something went wrong on our side</h1><p>The error has been logged. Please try again, or go back to <a href="/">the shop</a>.</p></body></html>`

@@ -1,0 +1,105 @@
+package handlers
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+)
+
+const (
+	pageSize = 24 // products per listing page
+	// maxPage bounds page numbers so an offset can never overflow; no listing comes near it.
+	maxPage = 100_000
+	// maxQueryRunes bounds a search; longer input is refused rather than cut.
+	maxQueryRunes = 200
+	// maxCategoryRunes bounds a category name.
+	maxCategoryRunes = 100
+)
+
+// query parses the request's query string strictly: malformed escapes are an error, not
+// silently dropped as url.URL.Query does.
+func query(rawQuery string) (url.Values, error) {
+	values, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, badRequest("The address has a malformed query string.")
+	}
+	return values, nil
+}
+
+// text returns parameter name, checked to be valid UTF-8 of at most maxRunes characters.
+func text(values url.Values, name string, maxRunes int) (string, error) {
+	v := values.Get(name)
+	if !utf8.ValidString(v) {
+		return "", badRequest(fmt.Sprintf("The %s parameter is not valid text (UTF-8).", name))
+	}
+	if n := utf8.RuneCountInString(v); n > maxRunes {
+		return "", badRequest(fmt.Sprintf("The %s parameter is %d characters long; the most is %d.", name, n, maxRunes))
+	}
+	return v, nil
+}
+
+// pageNumber returns the page parameter: 1 when absent, else a whole number from 1 to maxPage.
+func pageNumber(values url.Values) (int, error) {
+	v := values.Get("page")
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, badRequest(fmt.Sprintf("The page number must be a whole number from 1 to %d.", maxPage))
+	}
+	return n, nil
+}
+
+var idPattern = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
+
+// productID parses a product id from a path: a positive decimal number without sign or
+// leading zeros that fits in int64.
+func productID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if !idPattern.MatchString(s) || err != nil {
+		return 0, badRequest("A product id is a positive whole number, like /products/1.")
+	}
+	return id, nil
+}
+
+// pager is the pagination bar of a listing.
+type pager struct {
+	Number, Last int
+	Prev, Next   string // links; empty at either end
+}
+
+// lastPage is the number of the last page of total items, at least 1.
+func lastPage(total int) int { return max(1, (total+pageSize-1)/pageSize) }
+
+// newPager checks that page exists among total items and returns its bar; base holds the
+// other query parameters of the links.
+func newPager(path string, base url.Values, page, total int) (pager, error) {
+	last := lastPage(total)
+	if page > last {
+		return pager{}, notFound(fmt.Sprintf("There is no page %d here; the last page is %d.", page, last))
+	}
+	link := func(n int) string {
+		q := url.Values{}
+		for k, v := range base {
+			q[k] = v
+		}
+		if n > 1 {
+			q.Set("page", strconv.Itoa(n))
+		}
+		if len(q) == 0 {
+			return path
+		}
+		return path + "?" + q.Encode()
+	}
+	p := pager{Number: page, Last: last}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < last {
+		p.Next = link(page + 1)
+	}
+	return p, nil
+}

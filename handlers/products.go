@@ -1,0 +1,158 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/shopcache/shop/catalog"
+)
+
+const (
+	featuredCount   = 8
+	bestsellerCount = 10
+	reviewCount     = 10
+)
+
+type homePage struct {
+	Featured    []catalog.Product
+	Bestsellers []catalog.Bestseller
+}
+
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	featured, err := s.catalog.ListFeatured(ctx, featuredCount)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	best, err := s.catalog.ListBestsellers(ctx, bestsellerCount)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", "", homePage{Featured: featured, Bestsellers: best})
+}
+
+type productsPage struct {
+	Category   string
+	Categories []string
+	Products   []catalog.Product
+	Total      int
+	Pager      pager
+}
+
+func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
+	values, err := query(r.URL.RawQuery)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	category, err := text(values, "category", maxCategoryRunes)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	page, err := pageNumber(values)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	items, total, err := s.catalog.ListProducts(ctx, catalog.Filter{Category: category, Page: catalog.Page{Number: page, Size: pageSize}})
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	base := url.Values{}
+	if category != "" {
+		base.Set("category", category)
+	}
+	bar, err := newPager("/products", base, page, total)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	categories, err := s.catalog.ListCategories(ctx)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	title := "All products"
+	if category != "" {
+		title = category
+	}
+	s.render(w, r, http.StatusOK, "products", title, productsPage{
+		Category: category, Categories: categories, Products: items, Total: total, Pager: bar,
+	})
+}
+
+type productPage struct {
+	Product catalog.Product
+	Reviews []catalog.Review
+}
+
+func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
+	id, err := productID(r.PathValue("id"))
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	p, err := s.catalog.FindProduct(ctx, id)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	reviews, err := s.catalog.ListReviews(ctx, id, reviewCount)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "product", p.Name, productPage{Product: p, Reviews: reviews})
+}
+
+type searchPage struct {
+	Products []catalog.Product
+	Total    int
+	Pager    pager
+}
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
+	values, err := query(r.URL.RawQuery)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	q, err := text(values, "q", maxQueryRunes)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	page, err := pageNumber(values)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	v := view{Title: "Search", Query: q}
+	if q == "" {
+		v.Main = searchPage{}
+		s.renderView(w, r, http.StatusOK, "search", v)
+		return
+	}
+	items, total, err := s.catalog.SearchProducts(r.Context(), q, catalog.Page{Number: page, Size: pageSize})
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	bar, err := newPager("/search", url.Values{"q": {q}}, page, total)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	v.Main = searchPage{Products: items, Total: total, Pager: bar}
+	s.renderView(w, r, http.StatusOK, "search", v)
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.serveError(w, r, notFound("There is no page at this address. Try the search box, or browse all products."))
+}

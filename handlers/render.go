@@ -1,0 +1,39 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+
+	"github.com/shopcache/shop/reqstats"
+)
+
+// view is what every page template receives: the layout's fields and the page's own in Main.
+type view struct {
+	Title  string
+	Query  string // shown in the header's search box
+	Served reqstats.Snapshot
+	Main   any
+}
+
+// render writes page with status. The page is rendered into a buffer first, so a template
+// error sends the fallback page rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page, title string, main any) {
+	s.renderView(w, r, status, page, view{Title: title, Main: main})
+}
+
+func (s *Server) renderView(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	v.Served = reqstats.From(r.Context()).Snapshot()
+	var buf bytes.Buffer
+	if err := s.templates.Render(&buf, page, v); err != nil {
+		s.log.Error("render failed", "page", page, "path", r.URL.Path, "err", err)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(fallbackPage)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}

@@ -1,0 +1,85 @@
+// Package web holds the shop's HTML templates and static files, embedded in the binary, and
+// parses the templates once at start-up. It knows nothing of the data it renders.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// Templates are the parsed pages, one template set per page: the base layout, every
+// partial, and the page itself.
+type Templates struct {
+	pages map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	// ms formats a duration in milliseconds with two decimals, e.g. "1.25 ms".
+	"ms": func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) },
+	// secs formats a duration in whole seconds, e.g. "293 s".
+	"secs": func(d time.Duration) string { return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds())) },
+}
+
+// ParseTemplates parses every page under templates/pages with the layout and partials.
+// Any parse error is returned: the shop must not start with a broken page.
+func ParseTemplates() (*Templates, error) {
+	pages, err := fs.Glob(files, "templates/pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	t := &Templates{pages: make(map[string]*template.Template, len(pages))}
+	for _, page := range pages {
+		name := strings.TrimSuffix(path.Base(page), ".html")
+		tmpl, err := template.New(name).Funcs(funcs).ParseFS(files,
+			"templates/base.html", "templates/partials/*.html", page)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse page %s: %w", name, err)
+		}
+		t.pages[name] = tmpl
+	}
+	return t, nil
+}
+
+// Names returns the names of the parsed pages.
+func (t *Templates) Names() []string {
+	names := make([]string, 0, len(t.pages))
+	for name := range t.pages {
+		names = append(names, name)
+	}
+	return names
+}
+
+// Render executes page name with data into w. It renders into a buffer first, so a failing
+// template writes nothing to w.
+func (t *Templates) Render(w io.Writer, name string, data any) error {
+	tmpl, ok := t.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no page %q", name)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "base", data); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Static serves the files under static/, for mounting at /static/.
+func Static() http.Handler {
+	sub, err := fs.Sub(files, "static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return http.StripPrefix("/static/", http.FileServerFS(sub))
+}
