@@ -144,4 +144,3 @@ func (RedisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 		return next(ctx, cmds)
 	}
 }
-

@@ -134,4 +134,3 @@ func validDataset(name string) bool {
 	}
 	return false
 }
-

@@ -137,4 +137,3 @@ func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handle
 	}
 	return nil
 }
-
