@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,9 +27,9 @@ var errRootPostgres = errors.New("embedded mode: Postgres refuses to run as root
 	"run the shop as a normal user, or start a Postgres server and set SHOP_DATABASE_URL " +
 	"(e.g. postgres://postgres@127.0.0.1:5432/shop?sslmode=disable)")
 
-// startEmbedded starts what embedded mode needs and points cfg at it. The returned function
-// stops whatever it started.
-func startEmbedded(ctx context.Context, cfg *config, logger *slog.Logger) (func(), error) {
+// startEmbedded starts what embedded mode needs and points cfg at it; listening says whether
+// a server answers on a default address. The returned function stops whatever it started.
+func startEmbedded(cfg *config, logger *slog.Logger, listening func(addr string) bool) (func(), error) {
 	var stops []func()
 	stopAll := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -49,7 +48,7 @@ func startEmbedded(ctx context.Context, cfg *config, logger *slog.Logger) (func(
 			"set SHOP_REDIS_URL to use a real Redis", "addr", mr.Addr())
 	}
 	if !cfg.databaseURLSet && !listening("127.0.0.1:5432") {
-		url, stop, err := startEmbeddedPostgres(ctx, logger)
+		url, stop, err := startEmbeddedPostgres(logger)
 		if err != nil {
 			stopAll()
 			return func() {}, err
@@ -60,7 +59,7 @@ func startEmbedded(ctx context.Context, cfg *config, logger *slog.Logger) (func(
 	return stopAll, nil
 }
 
-func startEmbeddedPostgres(ctx context.Context, logger *slog.Logger) (string, func(), error) {
+func startEmbeddedPostgres(logger *slog.Logger) (string, func(), error) {
 	if os.Geteuid() == 0 {
 		return "", nil, errRootPostgres
 	}
@@ -103,8 +102,8 @@ func startEmbeddedPostgres(ctx context.Context, logger *slog.Logger) (string, fu
 	return fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/shop?sslmode=disable", port), stop, nil
 }
 
-// listening reports whether something accepts TCP connections on addr.
-func listening(addr string) bool {
+// tcpListening reports whether something accepts TCP connections on addr.
+func tcpListening(addr string) bool {
 	conn, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
 	if err != nil {
 		return false

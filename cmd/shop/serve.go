@@ -22,7 +22,7 @@ import (
 
 // serve runs the shop until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
-	stopEmbedded, err := startEmbedded(ctx, &cfg, logger)
+	stopEmbedded, err := startEmbedded(&cfg, logger, tcpListening)
 	if err != nil {
 		return err
 	}

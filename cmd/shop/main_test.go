@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/internal/testenv"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func envFrom(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+var listeningLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startShop runs the shop with env on a free port and waits until /readyz answers 200. It
+// returns the base URL; the shop is stopped, and must exit cleanly, when the test ends.
+func startShop(t *testing.T, env map[string]string) string {
+	t.Helper()
+	env["SHOP_ADDR"] = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"shop", "serve"}, envFrom(env), io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v after shutdown, want nil", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("run did not return after shutdown")
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\nlogs:\n%s", err, logs)
+		default:
+		}
+		if m := listeningLine.FindStringSubmatch(logs.String()); m != nil {
+			base := "http://" + m[1]
+			if resp, err := http.Get(base + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return base
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("shop never became ready; logs:\n%s", logs)
+	return ""
+}
+
+func body(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestRunServesTheShop(t *testing.T) {
+	url := startShop(t, map[string]string{
+		"SHOP_DATABASE_URL": testenv.SeededDBURL(t),
+		"SHOP_REDIS_URL":    testenv.RedisURL(),
+		"SHOP_SEED":         "false",
+	})
+	status, page := body(t, url+"/products/1")
+	if status != 200 || !strings.Contains(page, "WHITE HANGING HEART T-LIGHT HOLDER") {
+		t.Errorf("GET /products/1 = %d, want 200 with the white hanging heart", status)
+	}
+}
+
+func TestServeSeedsAnEmptyDatabase(t *testing.T) {
+	dbURL := testenv.EmptyDB(t) // not even migrated
+	url := startShop(t, map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL()})
+	status, page := body(t, url+"/")
+	if status != 200 || !strings.Contains(page, "POPCORN HOLDER") {
+		t.Errorf("GET / = %d, want 200 with the bestsellers of the imported history", status)
+	}
+	pool := testenv.Pool(t, dbURL)
+	var lines int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM order_items`).Scan(&lines); err != nil || lines != 541_909 {
+		t.Errorf("order lines after first start = %d (%v), want 541909", lines, err)
+	}
+}
+
+func TestSubcommands(t *testing.T) {
+	dbURL := testenv.EmptyDB(t)
+	env := envFrom(map[string]string{"SHOP_DATABASE_URL": dbURL})
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"shop", "migrate"}, env, &out, io.Discard); err != nil {
+		t.Fatalf("shop migrate: %v", err)
+	}
+	for range 2 {
+		out.Reset()
+		if err := run(ctx, []string{"shop", "seed", "--dataset", "dummyjson"}, env, &out, io.Discard); err != nil {
+			t.Fatalf("shop seed --dataset dummyjson: %v", err)
+		}
+	}
+	if !strings.Contains(out.String(), "products 194 (0 new)") {
+		t.Errorf("second seed printed %q, want it to report 194 products, 0 new", out.String())
+	}
+
+	bad := [][]string{
+		{"shop", "frobnicate"},
+		{"shop", "seed", "--dataset", "nope"},
+		{"shop", "seed", "--dataset", "dummyjson", "--orders"},
+		{"shop", "seed", "--bogus"},
+		{"shop", "seed", "extra"},
+		{"shop", "migrate", "extra"},
+	}
+	for _, args := range bad {
+		if err := run(ctx, args, env, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%q) = nil, want an error", args)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"shop", "help"}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "seed --dataset") {
+		t.Errorf("shop help = %v, %q", err, out.String())
+	}
+}
+
+func TestMigrateCreatesTheDatabase(t *testing.T) {
+	name := fmt.Sprintf("shop_t_create_%d", time.Now().UnixNano())
+	dbURL := testenv.DatabaseURL(t, name)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), testenv.AdminURL())
+		if err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(context.Background())
+		}
+	})
+	if err := run(context.Background(), []string{"shop", "migrate"}, envFrom(map[string]string{"SHOP_DATABASE_URL": dbURL}), io.Discard, io.Discard); err != nil {
+		t.Fatalf("shop migrate on a missing database: %v", err)
+	}
+	pool := testenv.Pool(t, dbURL)
+	var tables int
+	err := pool.QueryRow(context.Background(), `SELECT count(*) FROM information_schema.tables
+		WHERE table_schema = 'public' AND table_name IN ('products', 'orders', 'order_items')`).Scan(&tables)
+	if err != nil || tables != 3 {
+		t.Errorf("tables after migrate = %d (%v), want 3", tables, err)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	cfg, err := loadConfig(envFrom(nil))
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if cfg.Addr != ":8080" || cfg.DatabaseURL != defaultDatabaseURL || cfg.RedisURL != defaultRedisURL || !cfg.Seed {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	bad := []struct {
+		name, value, want string
+	}{
+		{"SHOP_ADDR", "8080", "SHOP_ADDR: want host:port"},
+		{"SHOP_ADDR", ":99999", "SHOP_ADDR: want host:port with a port"},
+		{"SHOP_DATABASE_URL", "mysql://x@y/z", "SHOP_DATABASE_URL: want postgres://"},
+		{"SHOP_DATABASE_URL", "postgres://u:secret@host:5432/", "SHOP_DATABASE_URL: want a URL that names a database"},
+		{"SHOP_DATABASE_URL", "postgres://u:secret@host:notaport/db", "SHOP_DATABASE_URL"},
+		{"SHOP_REDIS_URL", "http://127.0.0.1:6379", "SHOP_REDIS_URL: want redis://"},
+		{"SHOP_REDIS_URL", "redis://:tok@127.0.0.1:6379/abc", "SHOP_REDIS_URL"},
+		{"SHOP_SEED", "maybe", "SHOP_SEED: want true or false"},
+		{"SHOP_LOG_LEVEL", "loud", "SHOP_LOG_LEVEL"},
+		{"SHOP_SHUTDOWN_TIMEOUT", "-1s", "SHOP_SHUTDOWN_TIMEOUT"},
+	}
+	for _, tt := range bad {
+		_, err := loadConfig(envFrom(map[string]string{tt.name: tt.value}))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s=%q: error %v, want one containing %q", tt.name, tt.value, err, tt.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), ":tok@")) {
+			t.Errorf("%s=%q: error shows the secret: %v", tt.name, tt.value, err)
+		}
+	}
+	// Logged configuration carries no secrets.
+	cfg, err = loadConfig(envFrom(map[string]string{
+		"SHOP_DATABASE_URL": "postgres://u:pgsecret@db:5432/shop",
+		"SHOP_REDIS_URL":    "rediss://default:redissecret@cache:6379/0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("starting", "config", cfg)
+	if strings.Contains(logs.String(), "pgsecret") || strings.Contains(logs.String(), "redissecret") || !strings.Contains(logs.String(), "cache:6379") {
+		t.Errorf("logged config = %s, want hosts without secrets", logs.String())
+	}
+}
+
+func TestEmbeddedRedisExpiresKeysInRealTime(t *testing.T) {
+	cfg, err := loadConfig(envFrom(map[string]string{"SHOP_DATABASE_URL": testenv.AdminURL()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nothing := func(string) bool { return false }
+	stop, err := startEmbedded(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if cfg.RedisURL == defaultRedisURL || cfg.DatabaseURL != testenv.AdminURL() {
+		t.Fatalf("embedded mode left redis %s, database %s; want an in-process Redis and the given database", cfg.RedisURL, cfg.DatabaseURL)
+	}
+	opts, _ := redis.ParseURL(cfg.RedisURL)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "k", "v", 100*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := rdb.Get(ctx, "k").Err(); !errors.Is(err, redis.Nil) {
+		t.Errorf("GET of a key past its TTL = %v, want redis.Nil", err)
+	}
+}
+
+func TestEmbeddedPostgresRefusesRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: embedded Postgres would start; tried by hand, see README")
+	}
+	cfg, err := loadConfig(envFrom(map[string]string{"SHOP_REDIS_URL": testenv.RedisURL()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = startEmbedded(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string) bool { return false })
+	if !errors.Is(err, errRootPostgres) || !strings.Contains(err.Error(), "SHOP_DATABASE_URL") {
+		t.Errorf("startEmbedded as root = %v, want errRootPostgres naming SHOP_DATABASE_URL", err)
+	}
+}

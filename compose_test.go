@@ -1,0 +1,73 @@
+package shop_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// TestComposeFile loads docker-compose.yml with the Compose Specification's reference loader
+// (no Docker engine on the build machine runs it) and checks the wiring a newcomer relies on.
+func TestComposeFile(t *testing.T) {
+	ctx := context.Background()
+	opts, err := cli.NewProjectOptions([]string{"docker-compose.yml"}, cli.WithName("shop-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := opts.LoadProject(ctx)
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	want := []string{"postgres", "redis", "seed", "shop"}
+	names := project.ServiceNames()
+	slices.Sort(names)
+	if !slices.Equal(names, want) {
+		t.Fatalf("services = %v, want %v", names, want)
+	}
+	svc := func(name string) types.ServiceConfig {
+		s, err := project.GetService(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, name := range []string{"postgres", "redis", "shop"} {
+		if hc := svc(name).HealthCheck; hc == nil || len(hc.Test) == 0 {
+			t.Errorf("service %s has no healthcheck", name)
+		}
+	}
+	shop := svc("shop")
+	conditions := map[string]string{
+		"postgres": types.ServiceConditionHealthy,
+		"redis":    types.ServiceConditionHealthy,
+		"seed":     types.ServiceConditionCompletedSuccessfully,
+	}
+	for dep, cond := range conditions {
+		if got := shop.DependsOn[dep].Condition; got != cond {
+			t.Errorf("shop depends_on %s: condition %q, want %q", dep, got, cond)
+		}
+	}
+	if len(shop.Ports) != 1 || shop.Ports[0].Target != 8080 || shop.Ports[0].Published != "8080" {
+		t.Errorf("shop ports = %+v, want 8080:8080", shop.Ports)
+	}
+	if shop.Build == nil || svc("seed").Build == nil {
+		t.Error("shop and seed must build the image from the Dockerfile")
+	}
+	if got := svc("seed").Command; !slices.Equal(got, types.ShellCommand{"seed", "--dataset", "online-retail", "--orders"}) {
+		t.Errorf("seed command = %v", got)
+	}
+	for _, name := range []string{"seed", "shop"} {
+		env := svc(name).Environment
+		for _, key := range []string{"SHOP_DATABASE_URL", "SHOP_REDIS_URL"} {
+			if v := env[key]; v == nil || *v == "" {
+				t.Errorf("service %s: %s not set", name, key)
+			}
+		}
+	}
+	if v := shop.Environment["SHOP_SEED"]; v == nil || *v != "false" {
+		t.Error("shop must leave seeding to the seed service (SHOP_SEED=false)")
+	}
+}

@@ -1,0 +1,208 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/web"
+)
+
+// newServer serves the real router, templates and catalog over pool, with readiness checks
+// against pool and rdb.
+func newServer(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client) *httptest.Server {
+	t.Helper()
+	templates, err := web.ParseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handlers.NewServer(handlers.Options{
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Templates: templates,
+		Catalog:   catalog.NewStore(pool),
+		Checks: []handlers.Check{
+			{Name: "postgres", Ping: pool.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		},
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func TestPages(t *testing.T) {
+	pool := testenv.SeededDB(t)
+	rdb, _ := testenv.Redis(t)
+	srv := newServer(t, pool, rdb)
+	var heartID string
+	if err := pool.QueryRow(context.Background(), `SELECT id::text FROM products WHERE sku = '85123A'`).Scan(&heartID); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path   string
+		status int
+		want   []string
+	}{
+		{"/", 200, []string{"Featured today", "Bestsellers", "POPCORN HOLDER", "How this page was served", "Postgres queries"}},
+		{"/products", 200, []string{"All products", "Page 1 of 163", `href="/products?page=2"`}},
+		{"/products?page=163", 200, []string{"Page 163 of 163", `rel="prev"`}},
+		{"/products/" + heartID, 200, []string{"WHITE HANGING HEART T-LIGHT HOLDER", "£2.95", "85123A", "in stock"}},
+		{"/search?q=heart", 200, []string{"Search: “heart”", "WHITE HANGING HEART T-LIGHT HOLDER", `value="heart"`}},
+		{"/search?q=hanging+hearts", 200, []string{"WHITE HANGING HEART T-LIGHT HOLDER"}},
+		{"/search?q=zzzzqqq", 200, []string{"0 matches", "Nothing matched"}},
+		{"/search", 200, []string{"Type a word or two"}},
+		{"/healthz", 200, []string{"ok"}},
+		{"/readyz", 200, []string{`"postgres":"ok"`, `"redis":"ok"`}},
+		{"/static/shop.css", 200, []string{".served"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			status, body, h := get(t, srv.URL+tt.path)
+			if status != tt.status {
+				t.Fatalf("GET %s = %d, want %d", tt.path, status, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("GET %s: body lacks %q", tt.path, w)
+				}
+			}
+			if h.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("GET %s: no X-Content-Type-Options header", tt.path)
+			}
+		})
+	}
+}
+
+func TestCategoriesWithDummyJSON(t *testing.T) {
+	pool := testenv.DB(t)
+	loadDummyJSON(t, pool)
+	rdb, _ := testenv.Redis(t)
+	srv := newServer(t, pool, rdb)
+	status, body, _ := get(t, srv.URL+"/products?category=smartphones")
+	if status != 200 || !strings.Contains(body, "iPhone") || strings.Contains(body, "Mascara") {
+		t.Errorf("GET /products?category=smartphones = %d, want 200 listing phones only", status)
+	}
+	if !strings.Contains(body, `href="/products?category=kitchen%20accessories"`) {
+		t.Errorf("category links are missing or not escaped")
+	}
+	status, body, _ = get(t, srv.URL+"/products/1")
+	if status != 200 || !strings.Contains(body, "Reviews") || !strings.Contains(body, "$9.99") {
+		t.Errorf("GET /products/1 = %d; want 200 with reviews and $9.99", status)
+	}
+	if status, _, _ := get(t, srv.URL+"/products?category=no-such-thing"); status != 404 {
+		t.Errorf("unknown category = %d, want 404", status)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	pool := testenv.SeededDB(t)
+	rdb, _ := testenv.Redis(t)
+	srv := newServer(t, pool, rdb)
+	long := strings.Repeat("a", 10_000)
+	tests := []struct {
+		path   string
+		status int
+	}{
+		{"/products?page=-1", 400},
+		{"/products?page=0", 400},
+		{"/products?page=abc", 400},
+		{"/products?page=99999999999999999999", 400},
+		{"/products?page=1.5", 400},
+		{"/products?page=164", 404},
+		{"/products?page=%zz", 400},
+		{"/products?category=%ff", 400},
+		{"/products/0", 400},
+		{"/products/-3", 400},
+		{"/products/abc", 400},
+		{"/products/007", 400},
+		{"/products/99999999999999999999", 400},
+		{"/products/999999", 404},
+		{"/search?q=" + long, 400},
+		{"/search?q=%ff%fe", 400},
+		{"/search?q=heart&page=abc", 400},
+		{"/search?q=heart&page=99", 404},
+		{"/search?q=zzzzqqq&page=2", 404},
+		{"/no/such/page", 404},
+	}
+	for _, tt := range tests {
+		name := tt.path
+		if len(name) > 60 {
+			name = name[:60]
+		}
+		t.Run(name, func(t *testing.T) {
+			status, body, h := get(t, srv.URL+tt.path)
+			if status != tt.status {
+				t.Errorf("GET %s = %d, want %d", name, status, tt.status)
+			}
+			if !strings.HasPrefix(h.Get("Content-Type"), "text/html") || !strings.Contains(body, "Back to the shop") {
+				t.Errorf("GET %s: not the error page: %.200s", name, body)
+			}
+			for _, leak := range []string{"catalog:", "pgx", "strconv", "goroutine"} {
+				if strings.Contains(body, leak) {
+					t.Errorf("GET %s: page leaks %q", name, leak)
+				}
+			}
+		})
+	}
+}
+
+func TestDependencyDown(t *testing.T) {
+	// Real clients pointed at a port where nothing listens.
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	srv := newServer(t, pool, rdb)
+
+	for _, path := range []string{"/", "/products", "/products/1", "/search?q=heart"} {
+		status, body, _ := get(t, srv.URL+path)
+		if status != http.StatusServiceUnavailable || !strings.Contains(body, "briefly unavailable") {
+			t.Errorf("GET %s with Postgres down = %d, want 503 with the unavailable page", path, status)
+		}
+	}
+	status, body, _ := get(t, srv.URL+"/readyz")
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, `"postgres":"down"`) || !strings.Contains(body, `"redis":"down"`) {
+		t.Errorf("GET /readyz = %d %s, want 503 naming postgres and redis down", status, body)
+	}
+	if status, _, _ := get(t, srv.URL+"/healthz"); status != 200 {
+		t.Errorf("GET /healthz = %d, want 200 while dependencies are down", status)
+	}
+}
+
+func TestReadyzNamesRedis(t *testing.T) {
+	pool := testenv.DB(t)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	srv := newServer(t, pool, rdb)
+	status, body, _ := get(t, srv.URL+"/readyz")
+	if status != 503 || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"redis":"down"`) {
+		t.Errorf("GET /readyz = %d %s, want 503 with postgres ok and redis down", status, body)
+	}
+}
