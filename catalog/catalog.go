@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopcache/shop/money"
 )
 
 // ErrNotFound is returned when a product or category does not exist.
@@ -34,7 +36,7 @@ type Product struct {
 }
 
 // DisplayPrice is Price formatted for a shopper, e.g. "£2.95".
-func (p Product) DisplayPrice() string { return FormatPrice(p.Price, p.Currency) }
+func (p Product) DisplayPrice() string { return money.Format(p.Price, p.Currency) }
 
 // Stars is Rating as a star count with two decimals, e.g. "4.56"; empty when unrated.
 func (p Product) Stars() string {
@@ -201,20 +203,17 @@ func (s *Store) ListReviews(ctx context.Context, id int64, n int) ([]Review, err
 	return items, nil
 }
 
-// currencySymbols are the symbols shown before an amount; other codes are shown as "CHF 1.00".
-var currencySymbols = map[string]string{"GBP": "£", "USD": "$", "EUR": "€"}
-
-// FormatPrice formats an amount in minor units, e.g. FormatPrice(295, "GBP") = "£2.95".
-// Every currency is shown with two decimals (ISO 4217 exponent 2, true of GBP, USD and EUR;
-// the data sets hold no other).
-func FormatPrice(minor int64, currency string) string {
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
+// FindProducts returns the products with the given ids, by id; ids that do not exist are
+// absent from the map.
+func (s *Store) FindProducts(ctx context.Context, ids []int64) (map[int64]Product, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = ANY($1)`, ids)
+	items, err := pgx.CollectRows(rows, scanProduct)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: find products %v: %w", ids, err)
 	}
-	amount := fmt.Sprintf("%d.%02d", minor/100, minor%100)
-	if sym, ok := currencySymbols[currency]; ok {
-		return sign + sym + amount
+	m := make(map[int64]Product, len(items))
+	for _, p := range items {
+		m[p.ID] = p
 	}
-	return sign + currency + " " + amount
+	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/orders"
 )
 
 // clientError is a request the shop refuses, with the status and the message a person sees.
@@ -46,14 +47,18 @@ func classify(err error) (int, errorPage) {
 	switch {
 	case errors.As(err, &ce):
 		heading := map[int]string{
-			http.StatusBadRequest: "That request doesn't look right",
-			http.StatusNotFound:   "Not found",
+			http.StatusBadRequest:            "That request doesn't look right",
+			http.StatusForbidden:             "Not allowed",
+			http.StatusNotFound:              "Not found",
+			http.StatusRequestEntityTooLarge: "Too large",
+			http.StatusUnprocessableEntity:   "That can't be done",
+			http.StatusServiceUnavailable:    "Briefly unavailable",
 		}[ce.status]
 		if heading == "" {
 			heading = http.StatusText(ce.status)
 		}
 		return ce.status, errorPage{heading, ce.message}
-	case errors.Is(err, catalog.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, orders.ErrNotFound):
 		return http.StatusNotFound, errorPage{"Not found", "We couldn't find that in the shop. It may have been removed, or the link may be mistyped."}
 	case unavailable(err):
 		return http.StatusServiceUnavailable, errorPage{"The shop is briefly unavailable",

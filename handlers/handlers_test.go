@@ -8,28 +8,62 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/alexedwards/scs/redisstore"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/handlers"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/redisconn"
+	"github.com/shopcache/shop/reqstats"
 	"github.com/shopcache/shop/web"
 )
 
-// newServer serves the real router, templates and catalog over pool, with readiness checks
-// against pool and rdb.
-func newServer(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client) *httptest.Server {
+// testShop is the real handler stack — router, templates, catalog, accounts, carts, orders
+// and Redis sessions — served by httptest over a test database and Redis key space.
+type testShop struct {
+	*httptest.Server
+	pool   *pgxpool.Pool
+	rdb    *redis.Client
+	prefix string // the test's Redis key prefix
+}
+
+// newShop serves pool with the test Redis.
+func newShop(t *testing.T, pool *pgxpool.Pool) *testShop {
+	t.Helper()
+	rdb, prefix := testenv.Redis(t)
+	return newShopWith(t, pool, rdb, testenv.RedisURL(), prefix)
+}
+
+// newShopWith serves pool with the Redis at redisURL (rdb is a client of it).
+func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string) *testShop {
 	t.Helper()
 	templates, err := web.ParseTemplates()
 	if err != nil {
 		t.Fatal(err)
 	}
+	settings, err := redisconn.Parse(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessionPool := settings.Pool()
+	t.Cleanup(func() { sessionPool.Close() })
+	store := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, prefix+"session:")}
 	h := handlers.NewServer(handlers.Options{
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Templates: templates,
+		Sessions:  handlers.NewSessions(store, 30*time.Minute, 24*time.Hour, false),
 		Catalog:   catalog.NewStore(pool),
+		Accounts:  accounts.NewStore(pool, bcrypt.MinCost),
+		Carts:     orders.NewCarts(rdb, prefix, 24*time.Hour),
+		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{
 			{Name: "postgres", Ping: pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -37,7 +71,15 @@ func newServer(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client) *httptest.Se
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv
+	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix}
+}
+
+// downRedis returns a client of a port where nothing listens, and its URL.
+func downRedis(t *testing.T) (*redis.Client, string) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb, "redis://127.0.0.1:1/0"
 }
 
 func get(t *testing.T, url string) (int, string, http.Header) {
@@ -56,8 +98,7 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 
 func TestPages(t *testing.T) {
 	pool := testenv.SeededDB(t)
-	rdb, _ := testenv.Redis(t)
-	srv := newServer(t, pool, rdb)
+	srv := newShop(t, pool)
 	var heartID string
 	if err := pool.QueryRow(context.Background(), `SELECT id::text FROM products WHERE sku = '85123A'`).Scan(&heartID); err != nil {
 		t.Fatal(err)
@@ -100,8 +141,7 @@ func TestPages(t *testing.T) {
 func TestCategoriesWithDummyJSON(t *testing.T) {
 	pool := testenv.DB(t)
 	loadDummyJSON(t, pool)
-	rdb, _ := testenv.Redis(t)
-	srv := newServer(t, pool, rdb)
+	srv := newShop(t, pool)
 	status, body, _ := get(t, srv.URL+"/products?category=smartphones")
 	if status != 200 || !strings.Contains(body, "iPhone") || strings.Contains(body, "Mascara") {
 		t.Errorf("GET /products?category=smartphones = %d, want 200 listing phones only", status)
@@ -120,8 +160,7 @@ func TestCategoriesWithDummyJSON(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	pool := testenv.SeededDB(t)
-	rdb, _ := testenv.Redis(t)
-	srv := newServer(t, pool, rdb)
+	srv := newShop(t, pool)
 	long := strings.Repeat("a", 10_000)
 	tests := []struct {
 		path   string
@@ -177,9 +216,8 @@ func TestDependencyDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	srv := newServer(t, pool, rdb)
+	rdb, url := downRedis(t)
+	srv := newShopWith(t, pool, rdb, url, "")
 
 	for _, path := range []string{"/", "/products", "/products/1", "/search?q=heart"} {
 		status, body, _ := get(t, srv.URL+path)
@@ -198,9 +236,8 @@ func TestDependencyDown(t *testing.T) {
 
 func TestReadyzNamesRedis(t *testing.T) {
 	pool := testenv.DB(t)
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	srv := newServer(t, pool, rdb)
+	rdb, url := downRedis(t)
+	srv := newShopWith(t, pool, rdb, url, "")
 	status, body, _ := get(t, srv.URL+"/readyz")
 	if status != 503 || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"redis":"down"`) {
 		t.Errorf("GET /readyz = %d %s, want 503 with postgres ok and redis down", status, body)

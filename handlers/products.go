@@ -89,6 +89,13 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 type productPage struct {
 	Product catalog.Product
 	Reviews []catalog.Review
+	Add     *addForm
+}
+
+// addForm is the product page's "add to cart" form.
+type addForm struct {
+	Quantity string // as typed
+	Error    string
 }
 
 func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
@@ -97,18 +104,22 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	p, err := s.catalog.FindProduct(ctx, id)
+	p, err := s.catalog.FindProduct(r.Context(), id)
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
-	reviews, err := s.catalog.ListReviews(ctx, id, reviewCount)
+	s.renderProduct(w, r, http.StatusOK, p, &addForm{Quantity: "1"})
+}
+
+// renderProduct renders the page of p with its reviews and the add-to-cart form.
+func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, p catalog.Product, add *addForm) {
+	reviews, err := s.catalog.ListReviews(r.Context(), p.ID, reviewCount)
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "product", p.Name, productPage{Product: p, Reviews: reviews})
+	s.render(w, r, status, "product", p.Name, productPage{Product: p, Reviews: reviews, Add: add})
 }
 
 type searchPage struct {

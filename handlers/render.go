@@ -5,15 +5,19 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/reqstats"
 )
 
 // view is what every page template receives: the layout's fields and the page's own in Main.
 type view struct {
-	Title  string
-	Query  string // shown in the header's search box
-	Served reqstats.Snapshot
-	Main   any
+	Title     string
+	Query     string         // shown in the header's search box
+	User      *accounts.User // nil for a visitor
+	CartCount int            // units in the cart, for the header
+	Flash     string         // a one-time message
+	Served    reqstats.Snapshot
+	Main      any
 }
 
 // render writes page with status. The page is rendered into a buffer first, so a template
@@ -23,7 +27,19 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 }
 
 func (s *Server) renderView(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
-	v.Served = reqstats.From(r.Context()).Snapshot()
+	ctx := r.Context()
+	v.User = currentUser(ctx)
+	if hasSession(ctx) {
+		v.Flash = s.sessions.PopString(ctx, sessionFlash)
+		if id := s.cartID(ctx); id != "" {
+			n, err := s.carts.Count(ctx, id)
+			if err != nil {
+				s.log.Warn("cart count unavailable", "err", err)
+			}
+			v.CartCount = n
+		}
+	}
+	v.Served = reqstats.From(ctx).Snapshot()
 	var buf bytes.Buffer
 	if err := s.templates.Render(&buf, page, v); err != nil {
 		s.log.Error("render failed", "page", page, "path", r.URL.Path, "err", err)

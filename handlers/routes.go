@@ -13,13 +13,33 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("GET /products", s.handleProductList)
 	pages.HandleFunc("GET /products/{id}", s.handleProductShow)
 	pages.HandleFunc("GET /search", s.handleSearch)
+
+	pages.HandleFunc("GET /register", s.handleRegisterForm)
+	pages.HandleFunc("POST /register", s.handleRegister)
+	pages.HandleFunc("GET /login", s.handleLoginForm)
+	pages.HandleFunc("POST /login", s.handleLogin)
+	pages.HandleFunc("POST /logout", s.handleLogout)
+	pages.Handle("GET /account", s.requireLogin(s.handleAccount))
+	pages.Handle("POST /account", s.requireLogin(s.handleAccountUpdate))
+
+	pages.HandleFunc("GET /cart", s.handleCart)
+	pages.HandleFunc("POST /cart/items", s.handleCartAdd)
+	pages.HandleFunc("POST /cart/items/{id}", s.handleCartUpdate)
+	pages.HandleFunc("POST /cart/items/{id}/delete", s.handleCartRemove)
+	pages.Handle("POST /checkout", s.requireLogin(s.handleCheckout))
+	pages.Handle("GET /orders", s.requireLogin(s.handleOrderList))
+	pages.Handle("GET /orders/{id}", s.requireLogin(s.handleOrderShow))
+
 	pages.HandleFunc("/", s.handleNotFound)
+
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/", cacheStatic(web.Static()))
-	mux.Handle("/", s.countRequest(pages))
+	mux.Handle("/", s.countRequest(s.loadSession(csrf.Handler(s.loadUser(pages)))))
 
 	return s.recoverPanics(s.logRequests(securityHeaders(mux)))
 }

@@ -1,7 +1,7 @@
 // Package handlers is the shop's HTTP layer: routes, middleware, page handlers, query and form
 // validation, and the one place that turns errors into error pages. It talks to the domain
 // packages through the small interfaces it declares here, and never to Postgres or Redis
-// directly.
+// directly (sessions reach Redis through the scs manager it is given).
 package handlers
 
 import (
@@ -9,19 +9,50 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/web"
 )
 
 // catalogReader is what the pages need of the catalog.
 type catalogReader interface {
 	FindProduct(ctx context.Context, id int64) (catalog.Product, error)
+	FindProducts(ctx context.Context, ids []int64) (map[int64]catalog.Product, error)
 	ListProducts(ctx context.Context, f catalog.Filter) ([]catalog.Product, int, error)
 	SearchProducts(ctx context.Context, query string, page catalog.Page) ([]catalog.Product, int, error)
 	ListCategories(ctx context.Context) ([]string, error)
 	ListFeatured(ctx context.Context, n int) ([]catalog.Product, error)
 	ListBestsellers(ctx context.Context, n int) ([]catalog.Bestseller, error)
 	ListReviews(ctx context.Context, id int64, n int) ([]catalog.Review, error)
+}
+
+// accountStore is what the account pages need.
+type accountStore interface {
+	Register(ctx context.Context, email, name, password string) (accounts.User, error)
+	Authenticate(ctx context.Context, email, password string) (accounts.User, error)
+	FindUser(ctx context.Context, id int64) (accounts.User, error)
+	UpdateProfile(ctx context.Context, id int64, name, address string) (accounts.User, error)
+}
+
+// cartStore is what the cart pages need.
+type cartStore interface {
+	Add(ctx context.Context, cartID string, productID int64, quantity int) (int, error)
+	Set(ctx context.Context, cartID string, productID int64, quantity int) error
+	Remove(ctx context.Context, cartID string, productID int64) error
+	Lines(ctx context.Context, cartID string) ([]orders.Line, error)
+	Count(ctx context.Context, cartID string) (int, error)
+	Merge(ctx context.Context, from, to string) error
+	Clear(ctx context.Context, cartID string) error
+}
+
+// orderStore is what checkout and the order pages need.
+type orderStore interface {
+	PlaceOrder(ctx context.Context, userID int64, lines []orders.Line) (orders.Order, error)
+	ListOrders(ctx context.Context, userID int64) ([]orders.Order, error)
+	FindOrder(ctx context.Context, userID, id int64) (orders.Order, error)
 }
 
 // Check is one dependency that /readyz asks: Ping returns nil when it is reachable.
@@ -34,7 +65,11 @@ type Check struct {
 type Options struct {
 	Logger    *slog.Logger
 	Templates *web.Templates
+	Sessions  *scs.SessionManager // its Store must be in Redis for instances to share sessions
 	Catalog   catalogReader
+	Accounts  accountStore
+	Carts     cartStore
+	Orders    orderStore
 	Checks    []Check
 }
 
@@ -42,12 +77,20 @@ type Options struct {
 type Server struct {
 	log       *slog.Logger
 	templates *web.Templates
+	sessions  *scs.SessionManager
 	catalog   catalogReader
+	accounts  accountStore
+	carts     cartStore
+	orders    orderStore
 	checks    []Check
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place.
 func NewServer(o Options) http.Handler {
-	s := &Server{log: o.Logger, templates: o.Templates, catalog: o.Catalog, checks: o.Checks}
+	s := &Server{
+		log: o.Logger, templates: o.Templates, sessions: o.Sessions, catalog: o.Catalog,
+		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks,
+	}
+	s.sessions.ErrorFunc = s.serveError
 	return s.routes()
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
@@ -128,9 +129,7 @@ func (RedisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 // ProcessHook implements redis.Hook.
 func (RedisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if s := From(ctx); s != nil {
-			s.redisCalls.Add(1)
-		}
+		From(ctx).addRedis()
 		return next(ctx, cmd)
 	}
 }
@@ -138,9 +137,50 @@ func (RedisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook implements redis.Hook.
 func (RedisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if s := From(ctx); s != nil {
-			s.redisCalls.Add(1)
-		}
+		From(ctx).addRedis()
 		return next(ctx, cmds)
+	}
+}
+
+// SessionStore wraps an scs session store so that each of its calls counts as one Redis
+// round trip in the Stats of the request. scs calls the context methods when a store has them.
+type SessionStore struct {
+	Store scs.Store
+}
+
+var _ scs.CtxStore = SessionStore{}
+
+// Find implements scs.Store.
+func (s SessionStore) Find(token string) ([]byte, bool, error) { return s.Store.Find(token) }
+
+// Commit implements scs.Store.
+func (s SessionStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.Store.Commit(token, b, expiry)
+}
+
+// Delete implements scs.Store.
+func (s SessionStore) Delete(token string) error { return s.Store.Delete(token) }
+
+// FindCtx implements scs.CtxStore.
+func (s SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	From(ctx).addRedis()
+	return s.Store.Find(token)
+}
+
+// CommitCtx implements scs.CtxStore.
+func (s SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	From(ctx).addRedis()
+	return s.Store.Commit(token, b, expiry)
+}
+
+// DeleteCtx implements scs.CtxStore.
+func (s SessionStore) DeleteCtx(ctx context.Context, token string) error {
+	From(ctx).addRedis()
+	return s.Store.Delete(token)
+}
+
+func (s *Stats) addRedis() {
+	if s != nil {
+		s.redisCalls.Add(1)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/shopcache/shop/money"
 )
 
 //go:embed templates static
@@ -25,6 +27,8 @@ type Templates struct {
 }
 
 var funcs = template.FuncMap{
+	// money formats minor units of a currency, e.g. money 295 "GBP" = "£2.95".
+	"money": money.Format,
 	// ms formats a duration in milliseconds with two decimals, e.g. "1.25 ms".
 	"ms": func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) },
 	// secs formats a duration in whole seconds, e.g. "293 s".

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/accounts"
 )
 
 // Defaults that make `go run ./cmd/shop` work on a laptop.
@@ -30,6 +32,12 @@ type config struct {
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
 
+	SessionIdleTimeout time.Duration // SHOP_SESSION_IDLE_TIMEOUT: a session ends this long after its last request
+	SessionLifetime    time.Duration // SHOP_SESSION_LIFETIME: and this long after it began, at the latest
+	SessionSecure      bool          // SHOP_SESSION_SECURE: mark the cookie Secure (serve over HTTPS)
+	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
+	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
+
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
 	databaseURLSet, redisURLSet bool
@@ -45,6 +53,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Seed:            true,
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 10 * time.Second,
+
+		SessionIdleTimeout: 30 * time.Minute,
+		SessionLifetime:    24 * time.Hour,
 	}
 	var errs []error
 	bad := func(name, want, got string, err error) {
@@ -94,12 +105,37 @@ func loadConfig(getenv func(string) string) (config, error) {
 			bad("SHOP_LOG_LEVEL", "debug, info, warn or error", v, nil)
 		}
 	}
-	if v := getenv("SHOP_SHUTDOWN_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			bad("SHOP_SHUTDOWN_TIMEOUT", "a positive duration such as 10s", v, nil)
+	duration := func(name string, into *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				bad(name, "a positive duration such as 10s, 30m or 24h", v, nil)
+			}
+			*into = d
 		}
-		cfg.ShutdownTimeout = d
+	}
+	duration("SHOP_SHUTDOWN_TIMEOUT", &cfg.ShutdownTimeout)
+	duration("SHOP_SESSION_IDLE_TIMEOUT", &cfg.SessionIdleTimeout)
+	duration("SHOP_SESSION_LIFETIME", &cfg.SessionLifetime)
+	if cfg.SessionIdleTimeout > cfg.SessionLifetime {
+		bad("SHOP_SESSION_IDLE_TIMEOUT", "a duration no longer than SHOP_SESSION_LIFETIME", cfg.SessionIdleTimeout.String(), nil)
+	}
+	if v := getenv("SHOP_SESSION_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("SHOP_SESSION_SECURE", "true or false", v, nil)
+		}
+		cfg.SessionSecure = b
+	}
+	cfg.AdminEmail, cfg.AdminPassword = getenv("SHOP_ADMIN_EMAIL"), getenv("SHOP_ADMIN_PASSWORD")
+	switch {
+	case (cfg.AdminEmail == "") != (cfg.AdminPassword == ""):
+		bad("SHOP_ADMIN_EMAIL", "to be set together with SHOP_ADMIN_PASSWORD, or neither", cfg.AdminEmail, nil)
+	case cfg.AdminEmail != "" && !strings.Contains(cfg.AdminEmail, "@"):
+		bad("SHOP_ADMIN_EMAIL", "an e-mail address", cfg.AdminEmail, nil)
+	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < accounts.MinPasswordLength || len(cfg.AdminPassword) > accounts.MaxPasswordBytes):
+		errs = append(errs, fmt.Errorf("SHOP_ADMIN_PASSWORD: want %d to %d bytes, got %d",
+			accounts.MinPasswordLength, accounts.MaxPasswordBytes, len(cfg.AdminPassword)))
 	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
@@ -116,6 +152,10 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
+		slog.Duration("session_lifetime", c.SessionLifetime),
+		slog.Bool("session_secure", c.SessionSecure),
+		slog.String("admin_email", c.AdminEmail),
 	)
 }
 

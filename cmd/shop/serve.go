@@ -10,12 +10,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alexedwards/scs/redisstore"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/dataset"
 	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
 	"github.com/shopcache/shop/web"
 )
@@ -51,18 +55,34 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		}
 	}
 
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	users := accounts.NewStore(pool, bcrypt.DefaultCost)
+	if cfg.AdminEmail != "" {
+		admin, err := users.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
+	}
+
+	redisSettings, err := redisconn.Parse(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("SHOP_REDIS_URL: %w", err)
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := redisSettings.Client()
 	defer rdb.Close()
 	rdb.AddHook(reqstats.RedisHook{})
+	sessionPool := redisSettings.Pool()
+	defer sessionPool.Close()
+	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, sessionKeyPrefix)}
 
 	handler := handlers.NewServer(handlers.Options{
 		Logger:    logger,
 		Templates: templates,
+		Sessions:  handlers.NewSessions(sessionStore, cfg.SessionIdleTimeout, cfg.SessionLifetime, cfg.SessionSecure),
 		Catalog:   catalog.NewStore(pool),
+		Accounts:  users,
+		Carts:     orders.NewCarts(rdb, "", cfg.SessionLifetime),
+		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{
 			{Name: "postgres", Ping: pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -70,6 +90,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	})
 	return listenAndServe(ctx, cfg, logger, handler)
 }
+
+// sessionKeyPrefix starts every session key in Redis: session:{token}.
+const sessionKeyPrefix = "session:"
 
 // seedIfEmpty loads the default data set with its order history into an empty catalog, so a
 // newcomer never sees an empty shop.

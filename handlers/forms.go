@@ -1,0 +1,130 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/orders"
+)
+
+// maxFormBytes bounds a form body; a larger one gets 413.
+const maxFormBytes = 1 << 20
+
+// parseForm reads the request's url-encoded body: at most maxFormBytes (413 beyond), well
+// formed (400 otherwise), and every value valid UTF-8 (400 otherwise).
+func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &clientError{http.StatusRequestEntityTooLarge, "That form was larger than 1 MiB, so the shop refused it."}
+		}
+		return nil, badRequest("The form could not be read.")
+	}
+	for name, values := range r.PostForm {
+		for _, v := range values {
+			if !utf8.ValidString(name) || !utf8.ValidString(v) {
+				return nil, badRequest("The form holds text that is not valid UTF-8.")
+			}
+		}
+	}
+	return r.PostForm, nil
+}
+
+// fieldErrors maps a form field to the message shown next to it.
+type fieldErrors map[string]string
+
+func (fe fieldErrors) add(field, msg string) {
+	if _, ok := fe[field]; !ok {
+		fe[field] = msg
+	}
+}
+
+// checkLength records a message when value is empty (and required) or longer than max characters.
+func (fe fieldErrors) checkLength(field, label, value string, required bool, max int) {
+	n := utf8.RuneCountInString(value)
+	switch {
+	case required && strings.TrimSpace(value) == "":
+		fe.add(field, label+" is required.")
+	case n > max:
+		fe.add(field, fmt.Sprintf("%s can be at most %d characters (this is %d).", label, max, n))
+	}
+}
+
+func (fe fieldErrors) checkEmail(value string) {
+	fe.checkLength("email", "E-mail", value, true, accounts.MaxEmailLength)
+	if _, ok := fe["email"]; ok {
+		return
+	}
+	addr, err := mail.ParseAddress(value)
+	if err != nil || addr.Address != strings.TrimSpace(value) {
+		fe.add("email", "Enter an e-mail address like name@example.com.")
+	}
+}
+
+func (fe fieldErrors) checkPassword(value string) {
+	switch {
+	case utf8.RuneCountInString(value) < accounts.MinPasswordLength:
+		fe.add("password", fmt.Sprintf("Use at least %d characters.", accounts.MinPasswordLength))
+	case len(value) > accounts.MaxPasswordBytes:
+		fe.add("password", fmt.Sprintf("Use at most %d bytes (about %d letters).", accounts.MaxPasswordBytes, accounts.MaxPasswordBytes))
+	}
+}
+
+// registerForm is the sign-up form. Password is never sent back to the page.
+type registerForm struct {
+	Email, Name, Password string
+	Errors                fieldErrors
+}
+
+func (f *registerForm) validate() bool {
+	f.Errors = fieldErrors{}
+	f.Errors.checkEmail(f.Email)
+	f.Errors.checkLength("name", "Name", f.Name, true, accounts.MaxNameLength)
+	f.Errors.checkPassword(f.Password)
+	return len(f.Errors) == 0
+}
+
+// loginForm is the sign-in form.
+type loginForm struct {
+	Email, Password string
+	Next            string // where to go after signing in; a local path
+	Errors          fieldErrors
+	Problem         string // a message for the whole form
+}
+
+func (f *loginForm) validate() bool {
+	f.Errors = fieldErrors{}
+	f.Errors.checkLength("email", "E-mail", f.Email, true, accounts.MaxEmailLength)
+	f.Errors.checkLength("password", "Password", f.Password, true, 1000)
+	return len(f.Errors) == 0
+}
+
+// profileForm edits the signed-in user's profile.
+type profileForm struct {
+	Name, Address string
+	Errors        fieldErrors
+}
+
+func (f *profileForm) validate() bool {
+	f.Errors = fieldErrors{}
+	f.Errors.checkLength("name", "Name", f.Name, true, accounts.MaxNameLength)
+	f.Errors.checkLength("address", "Address", f.Address, false, accounts.MaxAddressLength)
+	return len(f.Errors) == 0
+}
+
+// quantity parses a cart quantity: a whole number from 1 to orders.MaxQuantity.
+func quantity(value string) (int, string) {
+	n, err := strconv.Atoi(strings.TrimSpace(value))
+	if err != nil || n < 1 || n > orders.MaxQuantity {
+		return 0, fmt.Sprintf("Choose a quantity from 1 to %d.", orders.MaxQuantity)
+	}
+	return n, ""
+}

@@ -1,0 +1,198 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/orders"
+)
+
+// Session keys. The session holds small values only; the cart lives in its own Redis hash.
+const (
+	sessionUserID = "user_id" // int64, set while signed in
+	sessionFlash  = "flash"   // string, a one-time message shown on the next page
+)
+
+// errSessionsDown is served when a request needs its session and Redis cannot be reached.
+var errSessionsDown = &clientError{http.StatusServiceUnavailable,
+	"Signing in, the cart and checkout need the session store, which is not answering right now. " +
+		"Browsing still works; please try again in a minute."}
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	sessionStateKey
+)
+
+// sessionState says whether a request has its session in its context.
+type sessionState int
+
+const (
+	sessionNone   sessionState = iota // outside the session middleware (static files, health)
+	sessionLoaded                     // loaded from Redis, saved after the handler
+	sessionDown                       // Redis is away: an empty session that is never saved
+)
+
+// loadSession loads the request's session from Redis and saves it after the handler, like
+// scs's LoadAndSave, with two additions:
+//   - when Redis is away, reads (GET, HEAD) go on with an empty session that is never
+//     saved, so browsing keeps working; other requests get a 503 page;
+//   - a cookie that names no session (forged, or expired) gets a fresh server-made token.
+func (s *Server) loadSession(next http.Handler) http.Handler {
+	save := s.sessions.LoadAndSave(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := s.sessions.Load(context.WithValue(r.Context(), sessionStateKey, sessionLoaded), token)
+		if err != nil {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				s.serveError(w, r, errors.Join(errSessionsDown, err))
+				return
+			}
+			s.log.Warn("session store unavailable; serving without a session", "err", err)
+			ctx, _ = s.sessions.Load(context.WithValue(r.Context(), sessionStateKey, sessionDown), "")
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		if token != "" && s.sessions.Token(ctx) == "" {
+			if err := s.sessions.RenewToken(ctx); err != nil {
+				s.serveError(w, r, err)
+				return
+			}
+		}
+		save.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// sessionsDown reports whether the request is served without its session.
+func sessionsDown(ctx context.Context) bool {
+	state, _ := ctx.Value(sessionStateKey).(sessionState)
+	return state == sessionDown
+}
+
+// hasSession reports whether the request has a working session.
+func hasSession(ctx context.Context) bool {
+	state, _ := ctx.Value(sessionStateKey).(sessionState)
+	return state == sessionLoaded
+}
+
+// loadUser puts the signed-in user, if any, in the request's context.
+func (s *Server) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := s.sessions.GetInt64(ctx, sessionUserID)
+		if id == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := s.accounts.FindUser(ctx, id)
+		if errors.Is(err, accounts.ErrNotFound) {
+			s.sessions.Remove(ctx, sessionUserID) // the account is gone
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			s.serveError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, userKey, &u)))
+	})
+}
+
+// currentUser returns the signed-in user, or nil.
+func currentUser(ctx context.Context) *accounts.User {
+	u, _ := ctx.Value(userKey).(*accounts.User)
+	return u
+}
+
+// requireLogin sends anonymous visitors to the login page, which brings them back after.
+func (s *Server) requireLogin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sessionsDown(r.Context()) {
+			s.serveError(w, r, errSessionsDown)
+			return
+		}
+		if currentUser(r.Context()) == nil {
+			next := r.URL.Path
+			if r.Method != http.MethodGet {
+				next = "/cart" // a POST cannot be replayed after login; the cart page can
+			}
+			s.sessions.Put(r.Context(), sessionFlash, "Please sign in first.")
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// localPath returns next when it is a path on this site, else "/": a login link must not
+// send anyone elsewhere (an open redirect).
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+// cartID returns the cart of the request: the user's when signed in, else the session's.
+// It is empty for a visitor without a session (who has no cart yet).
+func (s *Server) cartID(ctx context.Context) string {
+	if u := currentUser(ctx); u != nil {
+		return orders.UserCartID(u.ID)
+	}
+	if token := s.sessions.Token(ctx); token != "" {
+		return orders.SessionCartID(token)
+	}
+	return ""
+}
+
+// ensureCartID is cartID, giving a visitor without a session one first, so that concurrent
+// requests of the same browser agree on one cart from then on.
+func (s *Server) ensureCartID(ctx context.Context) (string, error) {
+	if id := s.cartID(ctx); id != "" {
+		return id, nil
+	}
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		return "", err
+	}
+	return s.cartID(ctx), nil
+}
+
+// flash sets the one-time message shown on the next page.
+func (s *Server) flash(ctx context.Context, msg string) { s.sessions.Put(ctx, sessionFlash, msg) }
+
+// handleCrossOrigin refuses a state-changing request from another site.
+func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	s.serveError(w, r, &clientError{http.StatusForbidden,
+		"This request came from another site, so the shop refused it. If you clicked a button here, reload the page and try again."})
+}
+
+// SessionCookieName is the name of the session cookie.
+const SessionCookieName = "session"
+
+// NewSessions returns the session manager of the shop over store: a session lives at most
+// lifetime, and idleTimeout after its last request; the cookie is HttpOnly, SameSite=Lax,
+// Path=/, and Secure when secure is set (behind HTTPS).
+func NewSessions(store scs.Store, idleTimeout, lifetime time.Duration, secure bool) *scs.SessionManager {
+	m := scs.New()
+	m.Store = store
+	m.IdleTimeout = idleTimeout
+	m.Lifetime = lifetime
+	m.Cookie.Name = SessionCookieName
+	m.Cookie.HttpOnly = true
+	m.Cookie.SameSite = http.SameSiteLaxMode
+	m.Cookie.Path = "/"
+	m.Cookie.Secure = secure
+	return m
+}

@@ -1,0 +1,184 @@
+// Package orders holds what a shopper buys: carts in Redis hashes, and orders in Postgres,
+// placed by a checkout that runs in one transaction. It knows nothing of HTTP or sessions.
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	// ErrNotFound is returned for an order that does not exist or is not the user's.
+	ErrNotFound = errors.New("orders: not found")
+	// ErrEmptyCart is returned by PlaceOrder for a cart without lines.
+	ErrEmptyCart = errors.New("orders: the cart is empty")
+	// ErrMixedCurrency is returned by PlaceOrder for a cart whose products are priced in
+	// different currencies (possible only with both data sets loaded).
+	ErrMixedCurrency = errors.New("orders: the cart mixes currencies")
+)
+
+// OutOfStockError is returned by PlaceOrder when a line asks for more than is in stock, or
+// for a product that is not for sale. Nothing was written.
+type OutOfStockError struct {
+	ProductID int64
+	Name      string
+	Available int // units in stock when the order was refused
+	Wanted    int
+}
+
+func (e *OutOfStockError) Error() string {
+	return fmt.Sprintf("orders: %q: %d wanted, %d in stock", e.Name, e.Wanted, e.Available)
+}
+
+// Item is one line of an order.
+type Item struct {
+	ProductID int64
+	Name      string
+	Quantity  int
+	UnitPrice int64 // minor units of the order's currency, as charged
+}
+
+// Subtotal is Quantity × UnitPrice in minor units.
+func (it Item) Subtotal() int64 { return int64(it.Quantity) * it.UnitPrice }
+
+// Order is an order placed in the shop.
+type Order struct {
+	ID        int64
+	UserID    int64
+	Currency  string // ISO 4217
+	Total     int64  // minor units
+	Units     int    // sum of quantities
+	CreatedAt time.Time
+	Items     []Item // filled by FindOrder and PlaceOrder, not by ListOrders
+}
+
+// Store places and reads orders in Postgres.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// PlaceOrder places an order of lines for userID in one transaction: the order, its lines at
+// the products' current prices, and each product's stock decremented — guarded so stock
+// never goes below zero. It returns *OutOfStockError (for the first line that cannot be
+// served), ErrEmptyCart or ErrMixedCurrency, and then nothing is written.
+func (s *Store) PlaceOrder(ctx context.Context, userID int64, lines []Line) (Order, error) {
+	if len(lines) == 0 {
+		return Order{}, ErrEmptyCart
+	}
+	order := Order{UserID: userID}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, kind) VALUES ($1, 'sale') RETURNING id, created_at`,
+			userID).Scan(&order.ID, &order.CreatedAt)
+		if err != nil {
+			return err
+		}
+		// Lines come sorted by product id, so concurrent checkouts lock rows in one order
+		// and cannot deadlock.
+		for i, l := range lines {
+			item := Item{ProductID: l.ProductID, Quantity: l.Quantity}
+			var currency string
+			err := tx.QueryRow(ctx, `UPDATE products SET stock = stock - $2, version = version + 1, updated_at = now()
+				WHERE id = $1 AND merchandise AND stock >= $2
+				RETURNING name, price, currency`, l.ProductID, l.Quantity).Scan(&item.Name, &item.UnitPrice, &currency)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return outOfStock(ctx, tx, l)
+			}
+			if err != nil {
+				return err
+			}
+			if order.Currency == "" {
+				order.Currency = currency
+			} else if currency != order.Currency {
+				return ErrMixedCurrency
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price)
+				VALUES ($1, $2, $3, $4, $5)`, order.ID, i+1, l.ProductID, l.Quantity, item.UnitPrice)
+			if err != nil {
+				return err
+			}
+			order.Items = append(order.Items, item)
+			order.Total += item.Subtotal()
+			order.Units += item.Quantity
+		}
+		_, err = tx.Exec(ctx, `UPDATE orders SET currency = $2 WHERE id = $1`, order.ID, order.Currency)
+		return err
+	})
+	if err != nil {
+		var oos *OutOfStockError
+		if errors.As(err, &oos) || errors.Is(err, ErrMixedCurrency) {
+			return Order{}, err
+		}
+		return Order{}, fmt.Errorf("orders: place order for user %d: %w", userID, err)
+	}
+	return order, nil
+}
+
+// outOfStock builds the error for a line the guarded update refused.
+func outOfStock(ctx context.Context, tx pgx.Tx, l Line) error {
+	e := &OutOfStockError{ProductID: l.ProductID, Wanted: l.Quantity}
+	var merchandise bool
+	err := tx.QueryRow(ctx, `SELECT name, stock, merchandise FROM products WHERE id = $1`, l.ProductID).
+		Scan(&e.Name, &e.Available, &merchandise)
+	if errors.Is(err, pgx.ErrNoRows) {
+		e.Name = fmt.Sprintf("product %d (no longer sold)", l.ProductID)
+		return e
+	}
+	if err != nil {
+		return err
+	}
+	if !merchandise {
+		e.Available = 0
+	}
+	return e
+}
+
+// ListOrders returns the orders userID placed, newest first, with totals but not items.
+func (s *Store) ListOrders(ctx context.Context, userID int64) ([]Order, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT o.id, o.user_id, o.currency, o.created_at,
+			coalesce(sum(i.quantity * i.unit_price), 0), coalesce(sum(i.quantity), 0)
+		FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
+		WHERE o.user_id = $1
+		GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC`, userID)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Order, error) {
+		var o Order
+		err := row.Scan(&o.ID, &o.UserID, &o.Currency, &o.CreatedAt, &o.Total, &o.Units)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("orders: list orders of user %d: %w", userID, err)
+	}
+	return list, nil
+}
+
+// FindOrder returns order id with its items if userID placed it, else ErrNotFound.
+func (s *Store) FindOrder(ctx context.Context, userID, id int64) (Order, error) {
+	o := Order{ID: id, UserID: userID}
+	err := s.pool.QueryRow(ctx, `SELECT currency, created_at FROM orders WHERE id = $1 AND user_id = $2`,
+		id, userID).Scan(&o.Currency, &o.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Order{}, fmt.Errorf("orders: find order %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: find order %d: %w", id, err)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT i.product_id, p.name, i.quantity, i.unit_price
+		FROM order_items i JOIN products p ON p.id = i.product_id
+		WHERE i.order_id = $1 ORDER BY i.line_no`, id)
+	o.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Item])
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: items of order %d: %w", id, err)
+	}
+	for _, it := range o.Items {
+		o.Total += it.Subtotal()
+		o.Units += it.Quantity
+	}
+	return o, nil
+}
