@@ -34,14 +34,15 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_app" {
-  for_each = toset(var.allowed_security_group_ids)
+  # count, not for_each: the IDs are unknown until the app's group exists.
+  count = length(var.allowed_security_group_ids)
 
   security_group_id            = aws_security_group.this.id
   description                  = "PostgreSQL from the app"
   ip_protocol                  = "tcp"
   from_port                    = 5432
   to_port                      = 5432
-  referenced_security_group_id = each.value
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
 
   tags = var.tags
 }

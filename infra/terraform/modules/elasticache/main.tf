@@ -57,14 +57,15 @@ resource "aws_security_group" "this" {
 
 # The only way in: the cache port, from the app's security group(s).
 resource "aws_vpc_security_group_ingress_rule" "from_app" {
-  for_each = toset(var.allowed_security_group_ids)
+  # count, not for_each: the IDs are unknown until the app's group exists.
+  count = length(var.allowed_security_group_ids)
 
   security_group_id            = aws_security_group.this.id
   description                  = "Redis (TLS) from the app"
   ip_protocol                  = "tcp"
   from_port                    = var.port
   to_port                      = var.port
-  referenced_security_group_id = each.value
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
 
   tags = var.tags
 }
