@@ -152,6 +152,9 @@ resource "aws_elasticache_replication_group" "this" {
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
   auth_token                 = random_password.auth.result
+  # Provider 6 wants the strategy spelled out whenever auth_token is set.
+  # ROTATE keeps the old token valid while clients switch to a new one.
+  auth_token_update_strategy = "ROTATE"
 
   auto_minor_version_upgrade = true
   maintenance_window         = var.maintenance_window
