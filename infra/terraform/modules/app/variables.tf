@@ -1,0 +1,231 @@
+variable "name" {
+  type        = string
+  description = "Name prefix of every resource of the app (ECR repository, ECS cluster and service, load balancer)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name)) && !strcontains(var.name, "--")
+    error_message = "name must be 2-20 characters (load balancer and target group names are limited to 32): lower-case letters, digits and single hyphens."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "AWS region the app runs in (for the awslogs log driver)."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "ID of the VPC the app runs in."
+
+  validation {
+    condition     = startswith(var.vpc_id, "vpc-")
+    error_message = "vpc_id must be a VPC ID (vpc-…)."
+  }
+}
+
+variable "public_subnet_ids" {
+  type        = list(string)
+  description = "Public subnets for the Application Load Balancer, in at least two availability zones."
+
+  validation {
+    condition     = length(var.public_subnet_ids) >= 2 && alltrue([for s in var.public_subnet_ids : startswith(s, "subnet-")])
+    error_message = "public_subnet_ids must hold at least two subnet IDs (subnet-…)."
+  }
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Private subnets for the Fargate tasks (they reach ECR, Secrets Manager and CloudWatch Logs through a NAT gateway or VPC endpoints)."
+
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2 && alltrue([for s in var.private_subnet_ids : startswith(s, "subnet-")])
+    error_message = "private_subnet_ids must hold at least two subnet IDs (subnet-…)."
+  }
+}
+
+variable "image" {
+  type        = string
+  description = "Full image reference to run. null: <the module's ECR repository>:<image_tag>, where you push the image built from the repository's Dockerfile."
+  default     = null
+}
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the image in the module's ECR repository (ignored when image is set)."
+  default     = "latest"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid image tag."
+  }
+}
+
+variable "desired_count" {
+  type        = number
+  description = "Number of shop tasks the service keeps running behind the load balancer."
+  default     = 2
+
+  validation {
+    condition     = var.desired_count >= 0 && var.desired_count <= 100 && floor(var.desired_count) == var.desired_count
+    error_message = "desired_count must be a whole number from 0 to 100."
+  }
+}
+
+variable "task_cpu" {
+  type        = number
+  description = "Fargate task CPU units (256 = 0.25 vCPU)."
+  default     = 512
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096], var.task_cpu)
+    error_message = "task_cpu must be 256, 512, 1024, 2048 or 4096."
+  }
+}
+
+variable "task_memory" {
+  type        = number
+  description = "Fargate task memory in MiB; must be a valid combination with task_cpu."
+  default     = 1024
+
+  validation {
+    condition     = var.task_memory >= 512 && var.task_memory <= 30720
+    error_message = "task_memory must be from 512 to 30720 MiB."
+  }
+}
+
+variable "cpu_architecture" {
+  type        = string
+  description = "CPU architecture of the image: X86_64 or ARM64 (Graviton, cheaper; build the image for linux/arm64)."
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
+
+variable "redis_mode" {
+  type        = string
+  description = "Value of SHOP_REDIS_MODE: standalone (cluster mode disabled) or cluster (cluster mode enabled)."
+
+  validation {
+    condition     = contains(["standalone", "cluster"], var.redis_mode)
+    error_message = "redis_mode must be standalone or cluster."
+  }
+}
+
+variable "elasticache_secret_arn" {
+  type        = string
+  description = "ARN of the secret {\"host\",\"port\",\"auth\",\"reader\"}, injected whole as SHOP_ELASTICACHE_SECRET."
+}
+
+variable "database_secret_arn" {
+  type        = string
+  description = "ARN of the database secret; its url key is injected as SHOP_DATABASE_URL."
+}
+
+variable "dependencies" {
+  type = map(object({
+    security_group_id = string
+    port              = number
+  }))
+  description = "Security groups and ports the tasks may open connections to (the cache, the database). Egress is limited to these plus HTTPS for AWS APIs."
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key that encrypts the secrets and logs, if any: the execution role may decrypt with it. null: AWS managed keys."
+  default     = null
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate for an HTTPS listener. Set: port 443 serves the shop, port 80 redirects to it, SHOP_SESSION_SECURE=true. null: plain HTTP on port 80 (a demo only)."
+  default     = null
+}
+
+variable "allowed_ingress_cidrs" {
+  type        = list(string)
+  description = "IPv4 CIDR blocks allowed to reach the load balancer."
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.allowed_ingress_cidrs) >= 1 && alltrue([for c in var.allowed_ingress_cidrs : can(cidrhost(c, 0))])
+    error_message = "allowed_ingress_cidrs must hold at least one valid IPv4 CIDR block."
+  }
+}
+
+variable "seed" {
+  type        = bool
+  description = "Value of SHOP_SEED: load the demo catalogue on first start."
+  default     = true
+}
+
+variable "admin_email" {
+  type        = string
+  description = "SHOP_ADMIN_EMAIL of an admin account created at start. Its password is generated and injected from Secrets Manager. null: no admin account."
+  default     = null
+
+  validation {
+    condition     = var.admin_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.admin_email))
+    error_message = "admin_email must be an e-mail address or null."
+  }
+}
+
+variable "environment" {
+  type        = map(string)
+  description = "Extra plain environment variables for the shop container. Not for secrets: names that look secret are refused."
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for k in keys(var.environment) : !can(regex("(?i)(PASSWORD|SECRET|TOKEN|AUTH|DATABASE_URL|REDIS_URL|REDIS_READER_URL)", k))
+    ])
+    error_message = "environment must not carry secrets or connection strings (names with PASSWORD, SECRET, TOKEN, AUTH, DATABASE_URL, REDIS_URL): they come from Secrets Manager."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days the container logs are kept in CloudWatch Logs."
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention period that CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …)."
+  }
+}
+
+variable "ecr_force_delete" {
+  type        = bool
+  description = "Let terraform destroy delete the ECR repository even when it still holds images (they can be rebuilt from source)."
+  default     = true
+}
+
+variable "enable_execute_command" {
+  type        = bool
+  description = "Allow ECS Exec (aws ecs execute-command) into the tasks; grants the task role the SSM channel permissions it needs."
+  default     = false
+}
+
+variable "secret_recovery_window_days" {
+  type        = number
+  description = "Days Secrets Manager keeps the admin password secret after destroy (0 deletes at once, else 7-30)."
+  default     = 7
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 or from 7 to 30."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource of the module."
+  default     = {}
+}

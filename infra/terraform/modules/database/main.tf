@@ -1,0 +1,139 @@
+# RDS for PostgreSQL: the shop's source of truth. Private, encrypted, TLS
+# enforced, Multi-AZ switchable, its password generated and kept in Secrets
+# Manager together with the full connection URL the shop reads.
+
+# Letters, digits and the URL-safe - _ ~ only, so the password can sit in a
+# postgres:// URL without escaping (RDS forbids / @ " and space anyway).
+resource "random_password" "master" {
+  length           = 40
+  special          = true
+  override_special = "-_~"
+  min_lower        = 4
+  min_upper        = 4
+  min_numeric      = 4
+}
+
+resource "aws_db_subnet_group" "this" {
+  name        = var.name
+  description = "Private subnets of the ${var.name} database"
+  subnet_ids  = var.subnet_ids
+
+  tags = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name_prefix = "${var.name}-postgres-"
+  description = "RDS ${var.name}: PostgreSQL port open to the app only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-postgres" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_app" {
+  # count, not for_each: the IDs are unknown until the app's group exists.
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "PostgreSQL from the app"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
+
+  tags = var.tags
+}
+
+resource "aws_db_parameter_group" "this" {
+  name        = "${var.name}-${var.parameter_group_family}"
+  family      = var.parameter_group_family
+  description = "Shop database: TLS only"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "500"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_db_instance" "this" {
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name  = var.database_name
+  username = var.username
+  password = random_password.master.result
+  port     = 5432
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.this.id]
+  parameter_group_name   = aws_db_parameter_group.this.name
+  publicly_accessible    = false
+  multi_az               = var.multi_az
+
+  storage_type          = "gp3"
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb
+  storage_encrypted     = true
+  kms_key_id            = var.kms_key_arn
+
+  backup_retention_period    = var.backup_retention_days
+  backup_window              = var.backup_window
+  maintenance_window         = var.maintenance_window
+  auto_minor_version_upgrade = true
+  copy_tags_to_snapshot      = true
+  deletion_protection        = var.deletion_protection
+  skip_final_snapshot        = var.skip_final_snapshot
+  final_snapshot_identifier  = var.skip_final_snapshot ? null : "${var.name}-final"
+  apply_immediately          = var.apply_immediately
+
+  enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.max_allocated_storage_gb >= var.allocated_storage_gb
+      error_message = "max_allocated_storage_gb must be at least allocated_storage_gb."
+    }
+  }
+}
+
+# Standard RDS secret fields plus "url", the value of SHOP_DATABASE_URL. The
+# task definition picks that one key (valueFrom "<arn>:url::").
+resource "aws_secretsmanager_secret" "this" {
+  name_prefix             = "${var.name}/postgres-"
+  description             = "Credentials and connection URL of the ${var.name} PostgreSQL database"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+
+  tags = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "this" {
+  secret_id = aws_secretsmanager_secret.this.id
+  secret_string = jsonencode({
+    engine   = "postgres"
+    host     = aws_db_instance.this.address
+    port     = aws_db_instance.this.port
+    dbname   = var.database_name
+    username = var.username
+    password = random_password.master.result
+    url      = format("postgres://%s:%s@%s:%d/%s?sslmode=require", var.username, random_password.master.result, aws_db_instance.this.address, aws_db_instance.this.port, var.database_name)
+  })
+}

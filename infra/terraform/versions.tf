@@ -1,0 +1,16 @@
+terraform {
+  # 1.9: validations that refer to other variables. The tests use
+  # mock_provider (1.7+).
+  required_version = ">= 1.9.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.80"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.6"
+    }
+  }
+}
