@@ -1,7 +1,15 @@
 # The whole test suite: real Postgres and Redis on this machine (see README: Tests).
+# -artifacts keeps what tests save (the browser test's screenshot) under <package>/_artifacts.
 .PHONY: test run
 test:
-	go test -race -count=1 -timeout 15m ./...
+	go test -race -count=1 -timeout 15m -artifacts ./...
 
 run:
 	go run ./cmd/shop
+
+# Test databases are dropped by the tests that make them; templates are kept for the next
+# run (one per schema version). This drops them all, and any left by an interrupted run.
+.PHONY: testdb-clean
+testdb-clean:
+	psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'shop\_t%'" | \
+		xargs -r -I{} psql -h 127.0.0.1 -U postgres -d test -c 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'

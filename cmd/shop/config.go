@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -27,7 +29,8 @@ const (
 type config struct {
 	Addr            string        // SHOP_ADDR: host:port to listen on
 	DatabaseURL     string        // SHOP_DATABASE_URL (secret: may hold a password)
-	RedisURL        string        // SHOP_REDIS_URL (secret: may hold the AUTH token)
+	RedisURL        string        // SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET (secret: may hold the AUTH token)
+	RedisKeyPrefix  string        // SHOP_REDIS_KEY_PREFIX: starts every key the shop writes; empty by default
 	Seed            bool          // SHOP_SEED: seed the default data set into an empty catalog
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
@@ -89,8 +92,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("SHOP_REDIS_URL"); v != "" {
 		cfg.RedisURL, cfg.redisURLSet = v, true
 	}
+	if v := getenv("SHOP_ELASTICACHE_SECRET"); v != "" {
+		if cfg.redisURLSet {
+			errs = append(errs, errors.New("SHOP_ELASTICACHE_SECRET: set it or SHOP_REDIS_URL, not both"))
+		} else if u, err := elastiCacheURL(v); err != nil {
+			errs = append(errs, fmt.Errorf("SHOP_ELASTICACHE_SECRET: want the JSON {\"host\",\"port\",\"auth\",\"reader\"}: %w", err))
+		} else {
+			cfg.RedisURL, cfg.redisURLSet = u, true
+		}
+	}
 	if _, err := redis.ParseURL(cfg.RedisURL); err != nil {
 		bad("SHOP_REDIS_URL", "redis://[user:token@]host:port/db, or rediss://… for TLS", redactURL(cfg.RedisURL), nil)
+	}
+	switch v := getenv("SHOP_REDIS_MODE"); v {
+	case "", "standalone":
+	case "cluster":
+		errs = append(errs, errors.New("SHOP_REDIS_MODE: cluster mode is not supported yet; use a replication group "+
+			"with cluster mode disabled (SHOP_REDIS_MODE=standalone)"))
+	default:
+		bad("SHOP_REDIS_MODE", "standalone", v, nil)
+	}
+	if v := getenv("SHOP_REDIS_KEY_PREFIX"); v != "" {
+		if len(v) > 64 || strings.ContainsAny(v, " \t\r\n{}") || !utf8.ValidString(v) {
+			bad("SHOP_REDIS_KEY_PREFIX", "up to 64 characters without spaces or braces, e.g. staging:", v, nil)
+		}
+		cfg.RedisKeyPrefix = v
 	}
 
 	if v := getenv("SHOP_SEED"); v != "" {
@@ -149,6 +175,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis_key_prefix", c.RedisKeyPrefix),
 		slog.Bool("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
@@ -167,4 +194,31 @@ func redactURL(raw string) string {
 		return "(unparsable URL, not shown)"
 	}
 	return u.Redacted()
+}
+
+// elastiCacheURL turns the secret the bundled Terraform stores in Secrets Manager,
+// {"host": "…", "port": 6379, "auth": "…", "reader": "…"}, into a rediss:// URL: ElastiCache
+// with an AUTH token always has in-transit encryption on. The port may be a number or a
+// string. The reader endpoint is not used yet.
+func elastiCacheURL(secret string) (string, error) {
+	var s struct {
+		Host   string          `json:"host"`
+		Port   json.RawMessage `json:"port"`
+		Auth   string          `json:"auth"`
+		Reader string          `json:"reader"`
+	}
+	if err := json.Unmarshal([]byte(secret), &s); err != nil {
+		return "", errors.New("not valid JSON")
+	}
+	port, err := strconv.Atoi(strings.Trim(string(s.Port), `"`))
+	switch {
+	case s.Host == "":
+		return "", errors.New(`"host" is missing`)
+	case err != nil || port < 1 || port > 65535:
+		return "", errors.New(`"port" must be a number from 1 to 65535`)
+	case s.Auth == "":
+		return "", errors.New(`"auth" is missing`)
+	}
+	u := url.URL{Scheme: "rediss", User: url.UserPassword("", s.Auth), Host: net.JoinHostPort(s.Host, strconv.Itoa(port)), Path: "/0"}
+	return u.String(), nil
 }

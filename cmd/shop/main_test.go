@@ -50,6 +50,9 @@ var listeningLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 func startShop(t *testing.T, env map[string]string) string {
 	t.Helper()
 	env["SHOP_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["SHOP_REDIS_KEY_PREFIX"]; !ok {
+		_, env["SHOP_REDIS_KEY_PREFIX"] = testenv.Redis(t)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
@@ -204,6 +207,14 @@ func TestConfig(t *testing.T) {
 		{"SHOP_SEED", "maybe", "SHOP_SEED: want true or false"},
 		{"SHOP_LOG_LEVEL", "loud", "SHOP_LOG_LEVEL"},
 		{"SHOP_SHUTDOWN_TIMEOUT", "-1s", "SHOP_SHUTDOWN_TIMEOUT"},
+		{"SHOP_SESSION_IDLE_TIMEOUT", "48h", "no longer than SHOP_SESSION_LIFETIME"},
+		{"SHOP_SESSION_SECURE", "yes please", "SHOP_SESSION_SECURE: want true or false"},
+		{"SHOP_ADMIN_EMAIL", "admin@example.com", "together with SHOP_ADMIN_PASSWORD"},
+		{"SHOP_ELASTICACHE_SECRET", "{not json", "SHOP_ELASTICACHE_SECRET: want the JSON"},
+		{"SHOP_ELASTICACHE_SECRET", `{"host":"h","port":0,"auth":"secret"}`, `"port" must be a number`},
+		{"SHOP_ELASTICACHE_SECRET", `{"port":6379,"auth":"secret"}`, `"host" is missing`},
+		{"SHOP_REDIS_MODE", "sharded", "SHOP_REDIS_MODE"},
+		{"SHOP_REDIS_KEY_PREFIX", "has space", "SHOP_REDIS_KEY_PREFIX"},
 	}
 	for _, tt := range bad {
 		_, err := loadConfig(envFrom(map[string]string{tt.name: tt.value}))
@@ -214,6 +225,21 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%s=%q: error shows the secret: %v", tt.name, tt.value, err)
 		}
 	}
+	// The ElastiCache secret of the bundled Terraform becomes a TLS URL with the AUTH token.
+	cfg, err = loadConfig(envFrom(map[string]string{
+		"SHOP_ELASTICACHE_SECRET": `{"host":"master.shop.abc.euw1.cache.amazonaws.com","port":6379,"auth":"tok/en@x","reader":"replica.shop"}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil || opts.TLSConfig == nil || opts.Password != "tok/en@x" || opts.Addr != "master.shop.abc.euw1.cache.amazonaws.com:6379" {
+		t.Errorf("SHOP_ELASTICACHE_SECRET gave %s (%v), want TLS to the host with the token", redactURL(cfg.RedisURL), err)
+	}
+	if _, err := loadConfig(envFrom(map[string]string{"SHOP_ELASTICACHE_SECRET": `{"host":"h","port":"6379","auth":"a"}`, "SHOP_REDIS_URL": "redis://x:1"})); err == nil {
+		t.Error("SHOP_ELASTICACHE_SECRET with SHOP_REDIS_URL: no error, want one")
+	}
+
 	// Logged configuration carries no secrets.
 	cfg, err = loadConfig(envFrom(map[string]string{
 		"SHOP_DATABASE_URL": "postgres://u:pgsecret@db:5432/shop",

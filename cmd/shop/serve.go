@@ -73,7 +73,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	rdb.AddHook(reqstats.RedisHook{})
 	sessionPool := redisSettings.Pool()
 	defer sessionPool.Close()
-	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, sessionKeyPrefix)}
+	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, cfg.RedisKeyPrefix+sessionKeyPrefix)}
 
 	handler := handlers.NewServer(handlers.Options{
 		Logger:    logger,
@@ -81,7 +81,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		Sessions:  handlers.NewSessions(sessionStore, cfg.SessionIdleTimeout, cfg.SessionLifetime, cfg.SessionSecure),
 		Catalog:   catalog.NewStore(pool),
 		Accounts:  users,
-		Carts:     orders.NewCarts(rdb, "", cfg.SessionLifetime),
+		Carts:     orders.NewCarts(rdb, cfg.RedisKeyPrefix, cfg.SessionLifetime),
 		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{
 			{Name: "postgres", Ping: pool.Ping},

@@ -184,15 +184,6 @@ func template(tb testing.TB, seeded bool) string {
 	if exists {
 		return name
 	}
-	// Templates of older schemas are of no further use.
-	old, _ := conn.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'shop_tmpl_%' AND datname NOT LIKE $1`,
-		"shop_tmpl_"+schemaHash(tb)+"%")
-	if names, err := pgx.CollectRows(old, pgx.RowTo[string]); err == nil {
-		for _, n := range names {
-			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
-		}
-	}
-
 	building := name + "_building"
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
 		tb.Fatal(err)
