@@ -1,4 +1,4 @@
-# The whole test suite: real Postgres and Redis on this machine (see README: Tests).
+# The whole test suite: real Postgres and Redis on this machine (see README: Test it).
 # -artifacts keeps what tests save (the browser test's screenshot) under <package>/_artifacts.
 .PHONY: test run
 test:

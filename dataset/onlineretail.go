@@ -119,7 +119,7 @@ func readRetailProducts() ([]productRow, error) {
 		return nil, fmt.Errorf("%s: %w", retailProductsFile, err)
 	}
 	col, err := columns(header, "stock_code", "name", "price_gbp", "is_merchandise",
-		"order_lines", "customers", "units_sold", "first_sold", "last_sold")
+		"customers", "units_sold", "first_sold", "last_sold")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", retailProductsFile, err)
 	}
@@ -152,9 +152,9 @@ func readRetailProducts() ([]productRow, error) {
 		if p.merchandise {
 			p.stock = max(units/12, 10)
 		}
-		if n := get("order_lines"); n != "0" {
-			p.description = fmt.Sprintf("In the real order history: %s order lines from %s customers, %d units sold between %s and %s.",
-				n, get("customers"), units, get("first_sold"), get("last_sold"))
+		if get("first_sold") != "" {
+			p.description = fmt.Sprintf("Sold by a UK gift retailer from %s to %s, to %s customers.",
+				get("first_sold"), get("last_sold"), get("customers"))
 		}
 		rows = append(rows, p)
 	}

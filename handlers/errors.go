@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/shopcache/shop/catalog"
@@ -50,6 +51,7 @@ func classify(err error) (int, errorPage) {
 			http.StatusBadRequest:            "That request doesn't look right",
 			http.StatusForbidden:             "Not allowed",
 			http.StatusNotFound:              "Not found",
+			http.StatusMethodNotAllowed:      "Not allowed here",
 			http.StatusRequestEntityTooLarge: "Too large",
 			http.StatusUnprocessableEntity:   "That can't be done",
 			http.StatusServiceUnavailable:    "Briefly unavailable",
@@ -69,10 +71,20 @@ func classify(err error) (int, errorPage) {
 	}
 }
 
-// unavailable reports whether err means a dependency could not be reached in time, as opposed
-// to a bug: a network error, a refused connection or a deadline.
+// unavailable reports whether err means a dependency could not serve the request, as opposed
+// to a bug: a network error, a refused connection, a deadline, or a database that refuses
+// connections for now (SQLSTATE classes 08 connection exception and 53 insufficient
+// resources, and 57P01–57P03 shutting down or starting up; PostgreSQL appendix A).
 func unavailable(err error) bool {
 	var netErr net.Error
+	var sqlErr interface{ SQLState() string }
+	if errors.As(err, &sqlErr) {
+		code := sqlErr.SQLState()
+		if strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") ||
+			code == "57P01" || code == "57P02" || code == "57P03" || code == "3D000" {
+			return true
+		}
+	}
 	return errors.As(err, &netErr) ||
 		errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, context.DeadlineExceeded)

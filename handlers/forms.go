@@ -30,8 +30,8 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	}
 	for name, values := range r.PostForm {
 		for _, v := range values {
-			if !utf8.ValidString(name) || !utf8.ValidString(v) {
-				return nil, badRequest("The form holds text that is not valid UTF-8.")
+			if !validText(name) || !validText(v) {
+				return nil, badRequest("The form holds characters that are not text (invalid UTF-8 or control characters). Please type it again.")
 			}
 		}
 	}

@@ -44,7 +44,7 @@ func TestFormBadInput(t *testing.T) {
 		{"register long name", "/register", with("name", strings.Repeat("n", 201)), 422, "at most 200 characters"},
 		{"register short password", "/register", with("password", "short"), 422, "at least 8 characters"},
 		{"register taken email", "/register", with("email", "TAKEN@example.com"), 422, "already has an account"},
-		{"register invalid utf-8", "/register", "email=%ff%fe&name=x&password=12345678", 400, "not valid UTF-8"},
+		{"register invalid utf-8", "/register", "email=%ff%fe&name=x&password=12345678", 400, "not text"},
 		{"register malformed", "/register", "email=%zz", 400, "could not be read"},
 		{"register too large", "/register", "name=" + strings.Repeat("x", 1<<20+1), 413, "larger than 1 MiB"},
 		{"login wrong password", "/login", url.Values{"email": {"taken@example.com"}, "password": {"wrong password!"}}.Encode(), 422, "don&#39;t match an account"},

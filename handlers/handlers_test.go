@@ -186,6 +186,11 @@ func TestBadInput(t *testing.T) {
 		{"/search?q=heart&page=99", 404},
 		{"/search?q=zzzzqqq&page=2", 404},
 		{"/no/such/page", 404},
+		{"/search?q=%00", 400},
+		{"/search?q=heart%00", 400},
+		{"/products?category=%00", 400},
+		{"/static/nope.css", 404},
+		{"/static/", 404},
 	}
 	for _, tt := range tests {
 		name := tt.path
@@ -206,6 +211,26 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestWrongMethod(t *testing.T) {
+	srv := newShop(t, testenv.SeededDB(t))
+	for _, path := range []string{"/", "/products", "/products/1", "/search", "/cart", "/orders"} {
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("PUT %s = %d, Allow %q, %s; want 405 with Allow and the error page", path, resp.StatusCode,
+				resp.Header.Get("Allow"), resp.Header.Get("Content-Type"))
+		}
+	}
+	if status, body, _ := get(t, srv.URL+"/search?q=%20%20%20"); status != 200 || !strings.Contains(body, "Type a word or two") {
+		t.Errorf("a search of spaces = %d, want the empty search page", status)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/web"
 )
 
 // recoverPanics turns a panic in a handler into a 500 page and a log line with the value.
@@ -78,10 +79,47 @@ func (s *Server) countRequest(next http.Handler) http.Handler {
 	})
 }
 
-// cacheStatic lets browsers keep static files for an hour.
-func cacheStatic(next http.Handler) http.Handler {
+// static serves the embedded static files, with the shop's 404 page for anything else
+// (folders included: no listings), and lets browsers keep them for an hour.
+func (s *Server) static() http.Handler {
+	files := web.Static()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !web.HasStatic(r.PathValue("file")) {
+			s.handleNotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		next.ServeHTTP(w, r)
+		files.ServeHTTP(w, r)
 	})
 }
+
+// errorPages serves the shop's own 404 and 405 pages where mux has no route for a request,
+// instead of ServeMux's plain-text ones; a 405 keeps its Allow header.
+func (s *Server) errorPages(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // ServeHTTP, not h, so that r.PathValue works
+			return
+		}
+		probe := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			s.serveError(w, r, &clientError{http.StatusMethodNotAllowed,
+				"This address doesn't take that kind of request (" + r.Method + ")."})
+			return
+		}
+		s.handleNotFound(w, r)
+	})
+}
+
+// headerRecorder keeps the header and status a handler writes, and drops the body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(status int)      { h.status = status }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -28,16 +29,38 @@ func query(rawQuery string) (url.Values, error) {
 	return values, nil
 }
 
-// text returns parameter name, checked to be valid UTF-8 of at most maxRunes characters.
+// paramNames are the words error messages use for query parameters.
+var paramNames = map[string]string{"q": "search", "category": "category name"}
+
+// text returns parameter name, checked to be text — valid UTF-8 without control characters
+// such as NUL, which Postgres refuses — of at most maxRunes characters, spaces trimmed.
 func text(values url.Values, name string, maxRunes int) (string, error) {
-	v := values.Get(name)
-	if !utf8.ValidString(v) {
-		return "", badRequest(fmt.Sprintf("The %s parameter is not valid text (UTF-8).", name))
+	v := strings.TrimSpace(values.Get(name))
+	what := paramNames[name]
+	if what == "" {
+		what = name
+	}
+	if !validText(v) {
+		return "", badRequest(fmt.Sprintf("The %s holds characters that are not text. Please type it again.", what))
 	}
 	if n := utf8.RuneCountInString(v); n > maxRunes {
-		return "", badRequest(fmt.Sprintf("The %s parameter is %d characters long; the most is %d.", name, n, maxRunes))
+		return "", badRequest(fmt.Sprintf("The %s is %d characters long; the most is %d.", what, n, maxRunes))
 	}
 	return v, nil
+}
+
+// validText reports whether s is valid UTF-8 without control characters other than tab,
+// line feed and carriage return (a NUL would make Postgres refuse the query).
+func validText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // pageNumber returns the page parameter: 1 when absent, else a whole number from 1 to maxPage.

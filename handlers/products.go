@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -81,6 +82,9 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 	if category != "" {
 		title = category
 	}
+	if page > 1 {
+		title += fmt.Sprintf(" · page %d", page)
+	}
 	s.render(w, r, http.StatusOK, "products", title, productsPage{
 		Category: category, Categories: categories, Products: items, Total: total, Pager: bar,
 	})
@@ -145,6 +149,12 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := view{Title: "Search", Query: q}
+	if q != "" {
+		v.Title = "Search: " + q
+	}
+	if page > 1 {
+		v.Title += fmt.Sprintf(" · page %d", page)
+	}
 	if q == "" {
 		v.Main = searchPage{}
 		s.renderView(w, r, http.StatusOK, "search", v)

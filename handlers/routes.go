@@ -1,10 +1,6 @@
 package handlers
 
-import (
-	"net/http"
-
-	"github.com/shopcache/shop/web"
-)
+import "net/http"
 
 // routes lists every URL of the shop.
 func (s *Server) routes() http.Handler {
@@ -30,16 +26,14 @@ func (s *Server) routes() http.Handler {
 	pages.Handle("GET /orders", s.requireLogin(s.handleOrderList))
 	pages.Handle("GET /orders/{id}", s.requireLogin(s.handleOrderShow))
 
-	pages.HandleFunc("/", s.handleNotFound)
-
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /static/", cacheStatic(web.Static()))
-	mux.Handle("/", s.countRequest(s.loadSession(csrf.Handler(s.loadUser(pages)))))
+	mux.Handle("GET /static/{file...}", s.static())
+	mux.Handle("/", s.countRequest(s.loadSession(csrf.Handler(s.loadUser(s.errorPages(pages))))))
 
 	return s.recoverPanics(s.logRequests(securityHeaders(mux)))
 }

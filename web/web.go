@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,27 @@ var funcs = template.FuncMap{
 	"money": money.Format,
 	// ms formats a duration in milliseconds with two decimals, e.g. "1.25 ms".
 	"ms": func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) },
+	// num formats a whole number with thousands separators, e.g. num 37660 = "37,660".
+	"num": func(n any) string {
+		var s string
+		switch n := n.(type) {
+		case int:
+			s = strconv.Itoa(n)
+		case int64:
+			s = strconv.FormatInt(n, 10)
+		default:
+			return fmt.Sprint(n)
+		}
+		neg := strings.HasPrefix(s, "-")
+		s = strings.TrimPrefix(s, "-")
+		for i := len(s) - 3; i > 0; i -= 3 {
+			s = s[:i] + "," + s[i:]
+		}
+		if neg {
+			s = "-" + s
+		}
+		return s
+	},
 	// secs formats a duration in whole seconds, e.g. "293 s".
 	"secs": func(d time.Duration) string { return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds())) },
 }
@@ -77,6 +99,12 @@ func (t *Templates) Render(w io.Writer, name string, data any) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// HasStatic reports whether name is a file (not a folder) under static/.
+func HasStatic(name string) bool {
+	info, err := fs.Stat(files, path.Join("static", name))
+	return err == nil && !info.IsDir() && fs.ValidPath(name)
 }
 
 // Static serves the files under static/, for mounting at /static/.

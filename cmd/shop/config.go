@@ -85,8 +85,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("SHOP_DATABASE_URL", "postgres://user[:password]@host:port/database?sslmode=…", redactURL(cfg.DatabaseURL), nil)
 	} else if _, err := pgxpool.ParseConfig(cfg.DatabaseURL); err != nil {
 		bad("SHOP_DATABASE_URL", "a valid Postgres connection URL", redactURL(cfg.DatabaseURL), errors.Unwrap(err))
-	} else if strings.Trim(u.Path, "/") == "" {
-		bad("SHOP_DATABASE_URL", "a URL that names a database, such as …/shop", redactURL(cfg.DatabaseURL), nil)
+	} else if name := strings.TrimPrefix(u.Path, "/"); name == "" || strings.Contains(name, "/") {
+		bad("SHOP_DATABASE_URL", "a URL that names one database, such as …/shop", redactURL(cfg.DatabaseURL), nil)
 	}
 
 	if v := getenv("SHOP_REDIS_URL"); v != "" {
@@ -122,7 +122,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("SHOP_SEED"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			bad("SHOP_SEED", "true or false", v, nil)
+			bad("SHOP_SEED", "true or false (or 1 or 0)", v, nil)
 		}
 		cfg.Seed = b
 	}
@@ -149,7 +149,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("SHOP_SESSION_SECURE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			bad("SHOP_SESSION_SECURE", "true or false", v, nil)
+			bad("SHOP_SESSION_SECURE", "true or false (or 1 or 0)", v, nil)
 		}
 		cfg.SessionSecure = b
 	}
@@ -186,12 +186,18 @@ func (c config) LogValue() slog.Value {
 	)
 }
 
-// redactURL returns raw with any password replaced by "xxxxx"; a URL that does not parse is
-// replaced whole, since it may hold a secret in a place we cannot find.
+// redactURL returns raw with any password — in the user part or a password= parameter —
+// replaced by "xxxxx"; a URL that does not parse is replaced whole, since it may hold a
+// secret in a place we cannot find.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL, not shown)"
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

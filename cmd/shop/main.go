@@ -76,12 +76,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return migrate(ctx, cfg, logger)
 	default:
-		return seed(ctx, cfg, rest, stdout, stderr)
+		return seed(ctx, cfg, logger, rest, stdout, stderr)
 	}
 }
 
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
-	pool, err := openPostgres(ctx, cfg.DatabaseURL)
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger)
 	if err != nil {
 		return err
 	}
@@ -94,12 +94,14 @@ func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
 	return nil
 }
 
-func seed(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
+func seed(ctx context.Context, cfg config, logger *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	name := flags.String("dataset", dataset.Names[0], fmt.Sprintf("data set to load: one of %v", dataset.Names))
 	orders := flags.Bool("orders", false, "also import the data set's order history")
-	if err := flags.Parse(args); err != nil {
+	if err := flags.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if flags.NArg() > 0 {
@@ -108,7 +110,7 @@ func seed(ctx context.Context, cfg config, args []string, stdout, stderr io.Writ
 	if !validDataset(*name) {
 		return fmt.Errorf("%w: --dataset %q: want one of %v", errUsage, *name, dataset.Names)
 	}
-	pool, err := openPostgres(ctx, cfg.DatabaseURL)
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger)
 	if err != nil {
 		return err
 	}
@@ -117,12 +119,19 @@ func seed(ctx context.Context, cfg config, args []string, stdout, stderr io.Writ
 		return err
 	}
 	res, err := dataset.Load(ctx, pool, *name, *orders, stdout)
+	if err != nil && ctx.Err() != nil {
+		return errors.New("seed interrupted: nothing was written (a load is one transaction)")
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "seeded %s in %.1fs: products %d (%d new), reviews %d (%d new), orders %d (%d new), order lines %d (%d new)\n",
-		*name, res.Took.Seconds(), res.Products, res.ProductsInserted, res.Reviews, res.ReviewsInserted,
-		res.Orders, res.OrdersInserted, res.OrderLines, res.OrderLinesInserted)
+	fmt.Fprintf(stdout, "seeded %s in %.1fs: products %d (%d new), reviews %d (%d new)",
+		*name, res.Took.Seconds(), res.Products, res.ProductsInserted, res.Reviews, res.ReviewsInserted)
+	if *orders {
+		fmt.Fprintf(stdout, ", orders %d (%d new), order lines %d (%d new)",
+			res.Orders, res.OrdersInserted, res.OrderLines, res.OrderLinesInserted)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }
 

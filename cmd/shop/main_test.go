@@ -174,8 +174,19 @@ func TestMigrateCreatesTheDatabase(t *testing.T) {
 			conn.Close(context.Background())
 		}
 	})
-	if err := run(context.Background(), []string{"shop", "migrate"}, envFrom(map[string]string{"SHOP_DATABASE_URL": dbURL}), io.Discard, io.Discard); err != nil {
-		t.Fatalf("shop migrate on a missing database: %v", err)
+	// Two instances starting at once on a missing database: both must come up.
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			errs[i] = run(context.Background(), []string{"shop", "migrate"}, envFrom(map[string]string{"SHOP_DATABASE_URL": dbURL}), io.Discard, io.Discard)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("shop migrate on a missing database, twice at once: %v", err)
+		}
 	}
 	pool := testenv.Pool(t, dbURL)
 	var tables int
@@ -200,7 +211,8 @@ func TestConfig(t *testing.T) {
 		{"SHOP_ADDR", "8080", "SHOP_ADDR: want host:port"},
 		{"SHOP_ADDR", ":99999", "SHOP_ADDR: want host:port with a port"},
 		{"SHOP_DATABASE_URL", "mysql://x@y/z", "SHOP_DATABASE_URL: want postgres://"},
-		{"SHOP_DATABASE_URL", "postgres://u:secret@host:5432/", "SHOP_DATABASE_URL: want a URL that names a database"},
+		{"SHOP_DATABASE_URL", "postgres://u:secret@host:5432/", "SHOP_DATABASE_URL: want a URL that names one database"},
+		{"SHOP_DATABASE_URL", "postgres://u@host:5432/shop/extra", "names one database"},
 		{"SHOP_DATABASE_URL", "postgres://u:secret@host:notaport/db", "SHOP_DATABASE_URL"},
 		{"SHOP_REDIS_URL", "http://127.0.0.1:6379", "SHOP_REDIS_URL: want redis://"},
 		{"SHOP_REDIS_URL", "redis://:tok@127.0.0.1:6379/abc", "SHOP_REDIS_URL"},
@@ -242,7 +254,7 @@ func TestConfig(t *testing.T) {
 
 	// Logged configuration carries no secrets.
 	cfg, err = loadConfig(envFrom(map[string]string{
-		"SHOP_DATABASE_URL": "postgres://u:pgsecret@db:5432/shop",
+		"SHOP_DATABASE_URL": "postgres://u@db:5432/shop?sslmode=require&password=pgsecret",
 		"SHOP_REDIS_URL":    "rediss://default:redissecret@cache:6379/0",
 	}))
 	if err != nil {

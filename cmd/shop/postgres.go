@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,14 +17,18 @@ import (
 
 // openPostgres connects to databaseURL, creating the database first when it does not exist,
 // and returns a pool whose queries are counted in each request's reqstats.
-func openPostgres(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+func openPostgres(ctx context.Context, databaseURL string, logger *slog.Logger) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)
 	}
 	pcfg.ConnConfig.Tracer = reqstats.PGTracer{}
-	if err := createDatabase(ctx, pcfg.ConnConfig); err != nil {
+	created, err := createDatabase(ctx, pcfg.ConnConfig)
+	if err != nil {
 		return nil, err
+	}
+	if created {
+		logger.Info("created database", "name", pcfg.ConnConfig.Database, "host", pcfg.ConnConfig.Host)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -33,31 +38,34 @@ func openPostgres(ctx context.Context, databaseURL string) (*pgxpool.Pool, error
 }
 
 // createDatabase creates the database of cfg when it is missing, connecting to the
-// "postgres" maintenance database of the same server to do so.
-func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
+// "postgres" maintenance database of the same server to do so. It reports whether it
+// created it; another instance creating it at the same moment is not an error.
+func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) (bool, error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err == nil {
-		return conn.Close(ctx)
+		return false, conn.Close(ctx)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
-		return fmt.Errorf("postgres: connect to %s:%d: %w", cfg.Host, cfg.Port, err)
+		return false, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.Host, cfg.Port, err)
 	}
 	admin := cfg.Copy()
 	admin.Database = "postgres"
 	conn, err = pgx.ConnectConfig(ctx, admin)
 	if err != nil {
-		return fmt.Errorf("postgres: connect to create database %q: %w", cfg.Database, err)
+		return false, fmt.Errorf("postgres: connect to create database %q: %w", cfg.Database, err)
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
-	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: another instance won
-		return nil
+	// duplicate_database, or the unique index of pg_database when two CREATEs race: another
+	// instance won, and the database is there.
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: create database %q: %w", cfg.Database, err)
+		return false, fmt.Errorf("postgres: create database %q: %w", cfg.Database, err)
 	}
-	return nil
+	return true, nil
 }
 
 // migrateUp applies pending migrations over a database/sql handle borrowed from pool.

@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openPostgres(ctx, cfg.DatabaseURL)
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger)
 	if err != nil {
 		return err
 	}
@@ -71,6 +71,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	rdb := redisSettings.Client()
 	defer rdb.Close()
 	rdb.AddHook(reqstats.RedisHook{})
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		logger.Warn("Redis is not reachable at start; the shop serves pages from Postgres, and signing in, "+
+			"the cart and checkout answer 503 until it is", "redis_url", redactURL(cfg.RedisURL), "err", err)
+	}
+	cancel()
 	sessionPool := redisSettings.Pool()
 	defer sessionPool.Close()
 	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, cfg.RedisKeyPrefix+sessionKeyPrefix)}

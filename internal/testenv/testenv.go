@@ -1,5 +1,5 @@
 // Package testenv gives tests their own real Postgres database and Redis key space on the
-// servers of the machine (see README: Tests). Databases are cloned from templates that are
+// servers of the machine (see README: Test it). Databases are cloned from templates that are
 // migrated (and, for SeededDB, loaded with the real data) once per schema version, and
 // dropped when the test ends.
 //
@@ -113,7 +113,7 @@ func Redis(tb testing.TB) (*redis.Client, string) {
 	rdb := redis.NewClient(opts)
 	ctx := context.Background()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		tb.Fatalf("test Redis at %s: %v (start it: see README, Tests)", RedisURL(), err)
+		tb.Fatalf("test Redis at %s: %v (start it: see README, Test it)", RedisURL(), err)
 	}
 	prefix := "test:" + randomName() + ":"
 	tb.Cleanup(func() {
@@ -132,7 +132,7 @@ func admin(tb testing.TB) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
-		tb.Fatalf("test Postgres at %s: %v (start it: see README, Tests)", AdminURL(), err)
+		tb.Fatalf("test Postgres at %s: %v (start it: see README, Test it)", AdminURL(), err)
 	}
 	return conn
 }
