@@ -52,6 +52,14 @@ type User struct {
 type Store struct {
 	pool       *pgxpool.Pool
 	bcryptCost int
+	latency    time.Duration
+}
+
+// WithLatency makes every profile read wait d first (SHOP_DB_LATENCY, a demonstration of a
+// slower database). It returns s.
+func (s *Store) WithLatency(d time.Duration) *Store {
+	s.latency = d
+	return s
 }
 
 // NewStore returns a Store over pool that hashes new passwords with bcryptCost
@@ -119,6 +127,12 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 
 // FindUser returns the user with id, or ErrNotFound.
 func (s *Store) FindUser(ctx context.Context, id int64) (User, error) {
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-ctx.Done():
+		}
+	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
 	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
 	if errors.Is(err, pgx.ErrNoRows) {

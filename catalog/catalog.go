@@ -15,8 +15,13 @@ import (
 	"github.com/shopcache/shop/money"
 )
 
-// ErrNotFound is returned when a product or category does not exist.
-var ErrNotFound = errors.New("catalog: not found")
+var (
+	// ErrNotFound is returned when a product or category does not exist.
+	ErrNotFound = errors.New("catalog: not found")
+	// ErrConflict is returned by UpdateProduct when the product changed since the version
+	// the editor started from.
+	ErrConflict = errors.New("catalog: the product changed meanwhile")
+)
 
 // Product is one row of the products table.
 type Product struct {
@@ -74,13 +79,48 @@ type Filter struct {
 	Page     Page
 }
 
-// Store reads products from Postgres.
+// ProductPage is what a product page shows: the product and its newest reviews. It is the
+// value cached under product:{id}, versioned by Product.Version.
+type ProductPage struct {
+	Product Product
+	Reviews []Review // newest first, at most ReviewsPerPage
+}
+
+// ReviewsPerPage is how many reviews a product page shows.
+const ReviewsPerPage = 10
+
+// Store reads and writes products in Postgres.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	latency time.Duration
+
+	// BeforeCommit, when set, runs inside UpdateProduct's transaction just before the
+	// commit: a test hook to look at the cache while the change is not yet committed.
+	BeforeCommit func(id int64)
 }
 
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// WithLatency makes every query of the store wait d first (SHOP_DB_LATENCY): a demonstration
+// of a slower database, so that the cache's effect shows on a laptop. It returns s.
+func (s *Store) WithLatency(d time.Duration) *Store {
+	s.latency = d
+	return s
+}
+
+// wait sleeps the demonstration latency, or until ctx ends.
+func (s *Store) wait(ctx context.Context) {
+	if s.latency <= 0 {
+		return
+	}
+	t := time.NewTimer(s.latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
 
 const productColumns = `p.id, p.sku, p.name, p.description, p.category, p.brand, p.price,
 	p.currency, p.stock, p.rating, p.merchandise, p.version, p.updated_at`
@@ -94,6 +134,7 @@ func scanProduct(row pgx.CollectableRow) (Product, error) {
 
 // FindProduct returns the product with id, or ErrNotFound.
 func (s *Store) FindProduct(ctx context.Context, id int64) (Product, error) {
+	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id)
 	p, err := pgx.CollectExactlyOneRow(rows, scanProduct)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -108,6 +149,7 @@ func (s *Store) FindProduct(ctx context.Context, id int64) (Product, error) {
 // ListProducts returns one page of merchandise products, ordered by id, and the number of
 // products that match f in all. An unknown f.Category returns ErrNotFound.
 func (s *Store) ListProducts(ctx context.Context, f Filter) ([]Product, int, error) {
+	s.wait(ctx)
 	var total int
 	err := s.pool.QueryRow(ctx,
 		`SELECT count(*) FROM products WHERE merchandise AND ($1 = '' OR category = $1)`,
@@ -132,6 +174,7 @@ func (s *Store) ListProducts(ctx context.Context, f Filter) ([]Product, int, err
 // first, and the number of matches in all. The query is Postgres full-text search in
 // web-search syntax (words, "quoted phrases", -excluded), stemmed as English.
 func (s *Store) SearchProducts(ctx context.Context, query string, page Page) ([]Product, int, error) {
+	s.wait(ctx)
 	const match = `p.merchandise AND p.search @@ websearch_to_tsquery('english', $1)`
 	var total int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products p WHERE `+match, query).Scan(&total); err != nil {
@@ -150,6 +193,7 @@ func (s *Store) SearchProducts(ctx context.Context, query string, page Page) ([]
 // ListCategories returns the names of the categories that have merchandise, sorted.
 // It is empty when the data set has no categories.
 func (s *Store) ListCategories(ctx context.Context) ([]string, error) {
+	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT category FROM products
 		WHERE merchandise AND category <> '' ORDER BY category`)
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
@@ -161,6 +205,7 @@ func (s *Store) ListCategories(ctx context.Context) ([]string, error) {
 
 // ListFeatured returns n in-stock merchandise products, a selection that changes once a day.
 func (s *Store) ListFeatured(ctx context.Context, n int) ([]Product, error) {
+	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p
 		WHERE p.merchandise AND p.stock > 0
 		ORDER BY hashtext(p.sku || current_date::text), p.id LIMIT $1`, n)
@@ -174,6 +219,7 @@ func (s *Store) ListFeatured(ctx context.Context, n int) ([]Product, error) {
 // ListBestsellers returns the n merchandise products with the most net units sold over the
 // whole order history, most first; ties are broken by product id.
 func (s *Store) ListBestsellers(ctx context.Context, n int) ([]Bestseller, error) {
+	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+`, b.units FROM (
 			SELECT product_id, sum(quantity) AS units FROM order_items GROUP BY product_id
 		) b JOIN products p ON p.id = b.product_id
@@ -194,6 +240,7 @@ func (s *Store) ListBestsellers(ctx context.Context, n int) ([]Bestseller, error
 
 // ListReviews returns up to n reviews of product id, newest first.
 func (s *Store) ListReviews(ctx context.Context, id int64, n int) ([]Review, error) {
+	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT rating, comment, created_at FROM reviews
 		WHERE product_id = $1 ORDER BY created_at DESC, id LIMIT $2`, id, n)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Review])
@@ -206,6 +253,7 @@ func (s *Store) ListReviews(ctx context.Context, id int64, n int) ([]Review, err
 // FindProducts returns the products with the given ids, by id; ids that do not exist are
 // absent from the map.
 func (s *Store) FindProducts(ctx context.Context, ids []int64) (map[int64]Product, error) {
+	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = ANY($1)`, ids)
 	items, err := pgx.CollectRows(rows, scanProduct)
 	if err != nil {
@@ -217,3 +265,95 @@ func (s *Store) FindProducts(ctx context.Context, ids []int64) (map[int64]Produc
 	}
 	return m, nil
 }
+
+// FindProductPage returns product id with its newest reviews, or ErrNotFound.
+func (s *Store) FindProductPage(ctx context.Context, id int64) (ProductPage, error) {
+	p, err := s.FindProduct(ctx, id)
+	if err != nil {
+		return ProductPage{}, err
+	}
+	reviews, err := s.ListReviews(ctx, id, ReviewsPerPage)
+	if err != nil {
+		return ProductPage{}, err
+	}
+	return ProductPage{Product: p, Reviews: reviews}, nil
+}
+
+// FindProductPages returns the pages of the products with the given ids, by id, in two
+// queries; ids that do not exist are absent.
+func (s *Store) FindProductPages(ctx context.Context, ids []int64) (map[int64]ProductPage, error) {
+	products, err := s.FindProducts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	s.wait(ctx)
+	rows, _ := s.pool.Query(ctx, `SELECT product_id, rating, comment, created_at FROM (
+			SELECT product_id, rating, comment, created_at,
+				row_number() OVER (PARTITION BY product_id ORDER BY created_at DESC, id) AS n
+			FROM reviews WHERE product_id = ANY($1)
+		) r WHERE n <= $2 ORDER BY product_id, n`, ids, ReviewsPerPage)
+	pages := make(map[int64]ProductPage, len(products))
+	for id, p := range products {
+		pages[id] = ProductPage{Product: p}
+	}
+	var id int64
+	var r Review
+	_, err = pgx.ForEachRow(rows, []any{&id, &r.Rating, &r.Comment, &r.CreatedAt}, func() error {
+		page := pages[id]
+		page.Reviews = append(page.Reviews, r)
+		pages[id] = page
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: reviews of %v: %w", ids, err)
+	}
+	return pages, nil
+}
+
+// ProductUpdate is an admin's change to a product. Version is the version the editor
+// started from.
+type ProductUpdate struct {
+	Name, Description string
+	Price             int64 // minor units of the product's currency
+	Stock             int
+	Version           int64
+}
+
+// UpdateProduct applies u to product id in one transaction and bumps its version. It returns
+// the product as committed, ErrNotFound, or ErrConflict when the product is no longer at
+// u.Version (someone else changed it: nothing is written).
+func (s *Store) UpdateProduct(ctx context.Context, id int64, u ProductUpdate) (Product, error) {
+	var p Product
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `UPDATE products p SET name = $2, description = $3, price = $4, stock = $5,
+				version = version + 1, updated_at = now()
+			WHERE id = $1 AND version = $6 RETURNING `+productColumns, id, u.Name, u.Description, u.Price, u.Stock, u.Version)
+		var err error
+		p, err = pgx.CollectExactlyOneRow(rows, scanProduct)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)`, id).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return ErrConflict
+			}
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if s.BeforeCommit != nil {
+			s.BeforeCommit(id)
+		}
+		return nil
+	})
+	if err != nil {
+		return Product{}, fmt.Errorf("catalog: update product %d: %w", id, err)
+	}
+	return p, nil
+}
+
+// ProductsChanged is told of products whose rows changed outside the catalog (a checkout
+// took stock), with their new versions. The Store caches nothing, so it does nothing.
+func (s *Store) ProductsChanged(context.Context, map[int64]int64) {}

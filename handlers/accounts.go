@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/keys"
 	"github.com/shopcache/shop/orders"
 )
 
@@ -133,6 +134,7 @@ type accountPage struct {
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
+	setXCache(w, r, keys.User(u.ID))
 	s.render(w, r, http.StatusOK, "account", "Your account", accountPage{User: u, Form: &profileForm{Name: u.Name, Address: u.Address}})
 }
 

@@ -110,7 +110,12 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	n, msg := quantity(values.Get("quantity"))
 	if msg != "" {
-		s.renderProduct(w, r, http.StatusUnprocessableEntity, p, &addForm{Quantity: values.Get("quantity"), Error: msg})
+		page, err := s.catalog.FindProductPage(ctx, p.ID)
+		if err != nil {
+			s.serveError(w, r, err)
+			return
+		}
+		s.renderProduct(w, r, http.StatusUnprocessableEntity, page, &addForm{Quantity: values.Get("quantity"), Error: msg})
 		return
 	}
 	cart, err := s.ensureCartID(ctx)
@@ -226,7 +231,13 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	// The order is committed. A cart left behind by a failed delete would offer to buy it
+	// The order is committed; the products' cached pages show the old stock.
+	versions := make(map[int64]int64, len(order.Items))
+	for _, it := range order.Items {
+		versions[it.ProductID] = it.ProductVersion
+	}
+	s.catalog.ProductsChanged(ctx, versions)
+	// A cart left behind by a failed delete would offer to buy it
 	// again, so say so in the log; the order stands either way.
 	if err := s.carts.Clear(ctx, cart); err != nil {
 		s.log.Error("order placed but cart not cleared", "order", order.ID, "err", err)

@@ -17,9 +17,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/handlers"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
@@ -30,9 +32,11 @@ import (
 // and Redis sessions — served by httptest over a test database and Redis key space.
 type testShop struct {
 	*httptest.Server
-	pool   *pgxpool.Pool
-	rdb    *redis.Client
-	prefix string // the test's Redis key prefix
+	pool     *pgxpool.Pool
+	rdb      *redis.Client
+	prefix   string // the test's Redis key prefix
+	cache    *cache.Cache
+	products *catalog.Cached
 }
 
 // newShop serves pool with the test Redis.
@@ -56,22 +60,31 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 	sessionPool := settings.Pool()
 	t.Cleanup(func() { sessionPool.Close() })
 	store := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, prefix+"session:")}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// A call timeout and a lease wait longer than the shop's: 500 concurrent requests on two
+	// cores under the race detector queue for Redis connections and CPU, and these tests are
+	// about the protocol, not about timeouts.
+	c := cache.New(rdb, cache.Options{Prefix: prefix, Observer: reqstats.ObserveCache,
+		CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
+	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), logger)
 	h := handlers.NewServer(handlers.Options{
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:    logger,
 		Templates: templates,
 		Sessions:  handlers.NewSessions(store, 30*time.Minute, 24*time.Hour, false),
-		Catalog:   catalog.NewStore(pool),
-		Accounts:  accounts.NewStore(pool, bcrypt.MinCost),
+		Catalog:   products,
+		Accounts:  accounts.NewCached(accounts.NewStore(pool, bcrypt.MinCost), c, cache.DefaultPolicy(), logger),
 		Carts:     orders.NewCarts(rdb, prefix, 24*time.Hour),
 		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{
 			{Name: "postgres", Ping: pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
+		Lab:     handlers.Lab{Instance: t.Name(), CacheStats: c.Stats},
+		Metrics: metrics.New(c.Stats).Handler(),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix}
+	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix, cache: c, products: products}
 }
 
 // downRedis returns a client of a port where nothing listens, and its URL.

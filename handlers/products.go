@@ -5,13 +5,15 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/reqstats"
 )
 
 const (
 	featuredCount   = 8
 	bestsellerCount = 10
-	reviewCount     = 10
 )
 
 type homePage struct {
@@ -108,22 +110,28 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	p, err := s.catalog.FindProduct(r.Context(), id)
+	page, err := s.catalog.FindProductPage(r.Context(), id)
+	setXCache(w, r, keys.Product(id))
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
-	s.renderProduct(w, r, http.StatusOK, p, &addForm{Quantity: "1"})
+	s.renderProduct(w, r, http.StatusOK, page, &addForm{Quantity: "1"})
 }
 
-// renderProduct renders the page of p with its reviews and the add-to-cart form.
-func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, p catalog.Product, add *addForm) {
-	reviews, err := s.catalog.ListReviews(r.Context(), p.ID, reviewCount)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
+// renderProduct renders a product page with the add-to-cart form.
+func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, page catalog.ProductPage, add *addForm) {
+	s.render(w, r, status, "product", page.Product.Name, productPage{Product: page.Product, Reviews: page.Reviews, Add: add})
+}
+
+// setXCache sets the X-Cache header to where data was answered from in this request:
+// HIT-L1, HIT-REDIS, MISS, or BYPASS (also when no cache took part).
+func setXCache(w http.ResponseWriter, r *http.Request, data string) {
+	result := reqstats.From(r.Context()).Result(data)
+	if result == "" {
+		result = string(cache.Bypass)
 	}
-	s.render(w, r, status, "product", p.Name, productPage{Product: p, Reviews: reviews, Add: add})
+	w.Header().Set("X-Cache", result)
 }
 
 type searchPage struct {

@@ -25,6 +25,9 @@ func (s *Server) routes() http.Handler {
 	pages.Handle("POST /checkout", s.requireLogin(s.handleCheckout))
 	pages.Handle("GET /orders", s.requireLogin(s.handleOrderList))
 	pages.Handle("GET /orders/{id}", s.requireLogin(s.handleOrderShow))
+	pages.Handle("GET /admin/products/{id}", s.requireAdmin(s.handleProductEdit))
+	pages.Handle("POST /admin/products/{id}", s.requireAdmin(s.handleProductUpdate))
+	pages.HandleFunc("GET /lab", s.handleLab)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
@@ -32,6 +35,9 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 	mux.Handle("GET /static/{file...}", s.static())
 	mux.Handle("/", s.countRequest(s.loadSession(csrf.Handler(s.loadUser(s.errorPages(pages))))))
 

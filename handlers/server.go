@@ -8,25 +8,30 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/web"
 )
 
-// catalogReader is what the pages need of the catalog.
-type catalogReader interface {
+// catalogStore is what the pages need of the catalog (catalog.Cached, or catalog.Store with
+// the cache off).
+type catalogStore interface {
 	FindProduct(ctx context.Context, id int64) (catalog.Product, error)
+	FindProductPage(ctx context.Context, id int64) (catalog.ProductPage, error)
 	FindProducts(ctx context.Context, ids []int64) (map[int64]catalog.Product, error)
 	ListProducts(ctx context.Context, f catalog.Filter) ([]catalog.Product, int, error)
 	SearchProducts(ctx context.Context, query string, page catalog.Page) ([]catalog.Product, int, error)
 	ListCategories(ctx context.Context) ([]string, error)
 	ListFeatured(ctx context.Context, n int) ([]catalog.Product, error)
 	ListBestsellers(ctx context.Context, n int) ([]catalog.Bestseller, error)
-	ListReviews(ctx context.Context, id int64, n int) ([]catalog.Review, error)
+	UpdateProduct(ctx context.Context, id int64, u catalog.ProductUpdate) (catalog.Product, error)
+	ProductsChanged(ctx context.Context, versions map[int64]int64)
 }
 
 // accountStore is what the account pages need.
@@ -61,16 +66,26 @@ type Check struct {
 	Ping func(context.Context) error
 }
 
-// Options are what the server is built from. Every field is required.
+// Lab is what the /lab page shows besides the cache counters.
+type Lab struct {
+	Instance   string        // which instance served the page (host and pid)
+	DBLatency  time.Duration // SHOP_DB_LATENCY, 0 when off
+	CacheOff   bool          // SHOP_CACHE=off
+	CacheStats func() []cache.StatsSnapshot
+}
+
+// Options are what the server is built from. Every field is required but Metrics.
 type Options struct {
 	Logger    *slog.Logger
 	Templates *web.Templates
 	Sessions  *scs.SessionManager // its Store must be in Redis for instances to share sessions
-	Catalog   catalogReader
+	Catalog   catalogStore
 	Accounts  accountStore
 	Carts     cartStore
 	Orders    orderStore
 	Checks    []Check
+	Lab       Lab
+	Metrics   http.Handler // served at GET /metrics; nil for none
 }
 
 // Server serves the shop's pages.
@@ -78,18 +93,23 @@ type Server struct {
 	log       *slog.Logger
 	templates *web.Templates
 	sessions  *scs.SessionManager
-	catalog   catalogReader
+	catalog   catalogStore
 	accounts  accountStore
 	carts     cartStore
 	orders    orderStore
 	checks    []Check
+	lab       Lab
+	metrics   http.Handler
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place.
 func NewServer(o Options) http.Handler {
 	s := &Server{
 		log: o.Logger, templates: o.Templates, sessions: o.Sessions, catalog: o.Catalog,
-		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks,
+		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks, lab: o.Lab, metrics: o.Metrics,
+	}
+	if s.lab.CacheStats == nil {
+		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }
 	}
 	s.sessions.ErrorFunc = s.serveError
 	return s.routes()

@@ -41,6 +41,9 @@ type Item struct {
 	Name      string
 	Quantity  int
 	UnitPrice int64 // minor units of the order's currency, as charged
+	// ProductVersion is the product's version once this order took its stock (PlaceOrder
+	// only): caches holding an older version are stale.
+	ProductVersion int64
 }
 
 // Subtotal is Quantity × UnitPrice in minor units.
@@ -87,7 +90,7 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, lines []Line) (Ord
 			var currency string
 			err := tx.QueryRow(ctx, `UPDATE products SET stock = stock - $2, version = version + 1, updated_at = now()
 				WHERE id = $1 AND merchandise AND stock >= $2
-				RETURNING name, price, currency`, l.ProductID, l.Quantity).Scan(&item.Name, &item.UnitPrice, &currency)
+				RETURNING name, price, currency, version`, l.ProductID, l.Quantity).Scan(&item.Name, &item.UnitPrice, &currency, &item.ProductVersion)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return outOfStock(ctx, tx, l)
 			}
@@ -169,7 +172,7 @@ func (s *Store) FindOrder(ctx context.Context, userID, id int64) (Order, error) 
 	if err != nil {
 		return Order{}, fmt.Errorf("orders: find order %d: %w", id, err)
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT i.product_id, p.name, i.quantity, i.unit_price
+	rows, _ := s.pool.Query(ctx, `SELECT i.product_id, p.name, i.quantity, i.unit_price, 0
 		FROM order_items i JOIN products p ON p.id = i.product_id
 		WHERE i.order_id = $1 ORDER BY i.line_no`, id)
 	o.Items, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Item])

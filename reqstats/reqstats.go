@@ -13,6 +13,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/cache"
 )
 
 // Layer names the place that answered for a piece of data.
@@ -30,6 +32,7 @@ const (
 type Source struct {
 	Data   string // what was served, e.g. "product:42"
 	Layer  Layer
+	Result string        // the X-Cache value: HIT-L1, HIT-REDIS, MISS or BYPASS
 	TTLDue time.Duration // time left to live in that layer
 }
 
@@ -67,9 +70,24 @@ func (s *Stats) AddSource(src Source) {
 	s.mu.Unlock()
 }
 
+// Result returns the X-Cache result recorded for data, or "" when none was.
+func (s *Stats) Result(data string) string {
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, src := range s.sources {
+		if src.Data == data {
+			return src.Result
+		}
+	}
+	return ""
+}
+
 // Snapshot is the state of a Stats at one moment.
 type Snapshot struct {
-	DBQueries  int64 // Postgres statements sent (a batch or a COPY counts as one)
+	DBQueries  int64 // Postgres statements sent (a batch counts as one)
 	RedisCalls int64 // Redis round trips (a pipeline counts as one)
 	Sources    []Source
 	Elapsed    time.Duration // since Start
@@ -90,14 +108,19 @@ func (s *Stats) Snapshot() Snapshot {
 	}
 }
 
-// PGTracer counts every Postgres statement, batch and COPY in the Stats of its context.
-// Set it as pgx.ConnConfig.Tracer.
-type PGTracer struct{}
+// PGTracer counts every Postgres statement and batch in the Stats of its context, and calls
+// OnQuery (when set) for each, for a process-wide metric. Set it as pgx.ConnConfig.Tracer.
+type PGTracer struct {
+	OnQuery func()
+}
 
 // TraceQueryStart implements pgx.QueryTracer.
-func (PGTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (t PGTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	if s := From(ctx); s != nil {
 		s.dbQueries.Add(1)
+	}
+	if t.OnQuery != nil {
+		t.OnQuery()
 	}
 	return ctx
 }
@@ -106,9 +129,12 @@ func (PGTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQue
 func (PGTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // TraceBatchStart implements pgx.BatchTracer: a batch is one round trip.
-func (PGTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+func (t PGTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
 	if s := From(ctx); s != nil {
 		s.dbQueries.Add(1)
+	}
+	if t.OnQuery != nil {
+		t.OnQuery()
 	}
 	return ctx
 }
@@ -183,4 +209,17 @@ func (s *Stats) addRedis() {
 	if s != nil {
 		s.redisCalls.Add(1)
 	}
+}
+
+// ObserveCache is a cache.Observer that records where each cached read was answered, for
+// the page's footer and its X-Cache header.
+func ObserveCache(ctx context.Context, _, key string, r cache.Result, ttl time.Duration) {
+	layer := LayerPostgres
+	switch r {
+	case cache.HitL1:
+		layer = LayerL1
+	case cache.HitRedis:
+		layer = LayerRedis
+	}
+	From(ctx).AddSource(Source{Data: key, Layer: layer, Result: string(r), TTLDue: ttl})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/cache"
 )
 
 // Defaults that make `go run ./cmd/shop` work on a laptop.
@@ -41,6 +42,10 @@ type config struct {
 	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
 	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
 
+	CacheEnabled bool          // SHOP_CACHE: on (default) or off, to compare
+	DBLatency    time.Duration // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
+	TTL          cache.Policy  // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
+
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
 	databaseURLSet, redisURLSet bool
@@ -59,6 +64,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		SessionIdleTimeout: 30 * time.Minute,
 		SessionLifetime:    24 * time.Hour,
+
+		CacheEnabled: true,
+		TTL:          cache.DefaultPolicy(),
 	}
 	var errs []error
 	bad := func(name, want, got string, err error) {
@@ -163,6 +171,38 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, fmt.Errorf("SHOP_ADMIN_PASSWORD: want %d to %d bytes, got %d",
 			accounts.MinPasswordLength, accounts.MaxPasswordBytes, len(cfg.AdminPassword)))
 	}
+	switch v := getenv("SHOP_CACHE"); v {
+	case "", "on":
+	case "off":
+		cfg.CacheEnabled = false
+	default:
+		bad("SHOP_CACHE", "on or off", v, nil)
+	}
+	if v := getenv("SHOP_DB_LATENCY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Second {
+			bad("SHOP_DB_LATENCY", "a duration from 0 to 5s, such as 50ms", v, nil)
+		}
+		cfg.DBLatency = d
+	}
+	for name, ttl := range map[string]*cache.TTL{
+		"SHOP_TTL_PRODUCT": &cfg.TTL.Product, "SHOP_TTL_PROFILE": &cfg.TTL.Profile, "SHOP_TTL_LIST": &cfg.TTL.List,
+		"SHOP_TTL_HOME": &cfg.TTL.Home, "SHOP_TTL_REALTIME": &cfg.TTL.Realtime, "SHOP_TTL_NEGATIVE": &cfg.TTL.Negative,
+	} {
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, err = time.Duration(n)*time.Second, nil // bare seconds, as in the article's table
+		}
+		if err != nil || d < time.Second || d > 7*24*time.Hour {
+			bad(name, "a TTL from 1s to 168h, such as 300s or 300", v, nil)
+			continue
+		}
+		ttl.Base = d
+	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -183,6 +223,10 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Bool("session_secure", c.SessionSecure),
 		slog.String("admin_email", c.AdminEmail),
+		slog.Bool("cache", c.CacheEnabled),
+		slog.Duration("db_latency", c.DBLatency),
+		slog.Group("ttl", "product", c.TTL.Product.Base, "profile", c.TTL.Profile.Base, "list", c.TTL.List.Base,
+			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),
 	)
 }
 

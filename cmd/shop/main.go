@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
-	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger)
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, nil)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func seed(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 	if !validDataset(*name) {
 		return fmt.Errorf("%w: --dataset %q: want one of %v", errUsage, *name, dataset.Names)
 	}
-	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger)
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, nil)
 	if err != nil {
 		return err
 	}

@@ -16,13 +16,14 @@ import (
 )
 
 // openPostgres connects to databaseURL, creating the database first when it does not exist,
-// and returns a pool whose queries are counted in each request's reqstats.
-func openPostgres(ctx context.Context, databaseURL string, logger *slog.Logger) (*pgxpool.Pool, error) {
+// and returns a pool whose queries are counted in each request's reqstats and, when onQuery
+// is not nil, by onQuery.
+func openPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func()) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)
 	}
-	pcfg.ConnConfig.Tracer = reqstats.PGTracer{}
+	pcfg.ConnConfig.Tracer = reqstats.PGTracer{OnQuery: onQuery}
 	created, err := createDatabase(ctx, pcfg.ConnConfig)
 	if err != nil {
 		return nil, err

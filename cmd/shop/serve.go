@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -15,9 +16,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/dataset"
 	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
@@ -37,7 +40,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger)
+	// The metrics exist before the cache (the pool counts queries into them); they read the
+	// caches' counters through caches, which is set once the cache is built.
+	caches := func() []cache.StatsSnapshot { return nil }
+	m := metrics.New(func() []cache.StatsSnapshot { return caches() })
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, m.DBQueries.Inc)
 	if err != nil {
 		return err
 	}
@@ -53,15 +60,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		if err := seedIfEmpty(ctx, pool, logger); err != nil {
 			return err
 		}
-	}
-
-	users := accounts.NewStore(pool, bcrypt.DefaultCost)
-	if cfg.AdminEmail != "" {
-		admin, err := users.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
-		if err != nil {
-			return err
-		}
-		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
 	}
 
 	redisSettings, err := redisconn.Parse(cfg.RedisURL)
@@ -81,11 +79,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	defer sessionPool.Close()
 	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, cfg.RedisKeyPrefix+sessionKeyPrefix)}
 
-	handler := handlers.NewServer(handlers.Options{
+	products := catalog.NewStore(pool).WithLatency(cfg.DBLatency)
+	users := accounts.NewStore(pool, bcrypt.DefaultCost).WithLatency(cfg.DBLatency)
+	opts := handlers.Options{
 		Logger:    logger,
 		Templates: templates,
 		Sessions:  handlers.NewSessions(sessionStore, cfg.SessionIdleTimeout, cfg.SessionLifetime, cfg.SessionSecure),
-		Catalog:   catalog.NewStore(pool),
+		Catalog:   products,
 		Accounts:  users,
 		Carts:     orders.NewCarts(rdb, cfg.RedisKeyPrefix, cfg.SessionLifetime),
 		Orders:    orders.NewStore(pool),
@@ -93,8 +93,34 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 			{Name: "postgres", Ping: pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
-	})
+		Lab:     handlers.Lab{Instance: instanceName(), DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled},
+		Metrics: m.Handler(),
+	}
+	ensureAdmin := users.EnsureAdmin
+	if cfg.CacheEnabled {
+		c := cache.New(rdb, cache.Options{Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger})
+		cachedUsers := accounts.NewCached(users, c, cfg.TTL, logger)
+		opts.Catalog = catalog.NewCached(products, c, cfg.TTL, logger)
+		opts.Accounts = cachedUsers
+		opts.Lab.CacheStats = c.Stats
+		caches = c.Stats
+		ensureAdmin = cachedUsers.EnsureAdmin
+	}
+	if cfg.AdminEmail != "" {
+		admin, err := ensureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return err
+		}
+		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
+	}
+	handler := handlers.NewServer(opts)
 	return listenAndServe(ctx, cfg, logger, handler)
+}
+
+// instanceName names this process on /lab: host name and process id.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s (pid %d)", host, os.Getpid())
 }
 
 // sessionKeyPrefix starts every session key in Redis: session:{token}.

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,11 +90,56 @@ func SeededDBURL(tb testing.TB) string {
 // Pool opens a pool on url as the shop does (queries counted in reqstats), closed after the test.
 func Pool(tb testing.TB, url string) *pgxpool.Pool {
 	tb.Helper()
+	return pool(tb, url, nil)
+}
+
+// Queries counts the statements a CountingPool sends, and how many ran at once at most.
+type Queries struct {
+	total, inFlight, maxInFlight atomic.Int64
+}
+
+// Total is the number of statements sent.
+func (q *Queries) Total() int64 { return q.total.Load() }
+
+// MaxInFlight is the most statements that were running at one moment.
+func (q *Queries) MaxInFlight() int64 { return q.maxInFlight.Load() }
+
+// Reset sets both counts to zero.
+func (q *Queries) Reset() { q.total.Store(0); q.maxInFlight.Store(0) }
+
+type countingTracer struct {
+	reqstats.PGTracer
+	q *Queries
+}
+
+func (t countingTracer) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	t.q.total.Add(1)
+	n := t.q.inFlight.Add(1)
+	for m := t.q.maxInFlight.Load(); n > m && !t.q.maxInFlight.CompareAndSwap(m, n); m = t.q.maxInFlight.Load() {
+	}
+	return t.PGTracer.TraceQueryStart(ctx, c, d)
+}
+
+func (t countingTracer) TraceQueryEnd(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryEndData) {
+	t.q.inFlight.Add(-1)
+}
+
+// CountingPool is Pool that also counts the statements it sends.
+func CountingPool(tb testing.TB, url string) (*pgxpool.Pool, *Queries) {
+	tb.Helper()
+	q := &Queries{}
+	return pool(tb, url, countingTracer{q: q}), q
+}
+
+func pool(tb testing.TB, url string, tracer pgx.QueryTracer) *pgxpool.Pool {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.ConnConfig.Tracer = reqstats.PGTracer{}
+	if tracer == nil {
+		tracer = reqstats.PGTracer{}
+	}
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -1,0 +1,61 @@
+package accounts
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/keys"
+)
+
+// Cached is the account store with profiles cached: cache-aside under user:{id} on read,
+// delete-on-write after every change of a user's row.
+type Cached struct {
+	*Store
+	profiles *cache.Aside[User]
+	log      *slog.Logger
+}
+
+// NewCached returns store with its profiles cached in c for policy.Profile.
+func NewCached(store *Store, c *cache.Cache, policy cache.Policy, log *slog.Logger) *Cached {
+	return &Cached{Store: store, log: log, profiles: cache.NewAside[User](c, "profile", cache.AsideOptions{
+		TTL: policy.Profile, NegativeTTL: policy.Negative, NotFound: ErrNotFound,
+	})}
+}
+
+// Profiles is the profile cache, for tests and the invalidation listener.
+func (c *Cached) Profiles() *cache.Aside[User] { return c.profiles }
+
+// FindUser returns the user with id from the cache, loading it on a miss.
+func (c *Cached) FindUser(ctx context.Context, id int64) (User, error) {
+	return c.profiles.Get(ctx, keys.User(id), func(ctx context.Context) (User, int64, error) {
+		u, err := c.Store.FindUser(ctx, id)
+		return u, u.Version, err
+	})
+}
+
+// UpdateProfile updates the profile in Postgres, then deletes user:{id} (delete-on-write).
+func (c *Cached) UpdateProfile(ctx context.Context, id int64, name, address string) (User, error) {
+	u, err := c.Store.UpdateProfile(ctx, id, name, address)
+	if err != nil {
+		return User{}, err
+	}
+	c.invalidate(ctx, u)
+	return u, nil
+}
+
+// EnsureAdmin is Store.EnsureAdmin, then delete-on-write of the admin's profile.
+func (c *Cached) EnsureAdmin(ctx context.Context, email, password string) (User, error) {
+	u, err := c.Store.EnsureAdmin(ctx, email, password)
+	if err != nil {
+		return User{}, err
+	}
+	c.invalidate(ctx, u)
+	return u, nil
+}
+
+func (c *Cached) invalidate(ctx context.Context, u User) {
+	if err := c.profiles.Invalidate(ctx, keys.User(u.ID), u.Version); err != nil {
+		c.log.Error("delete-on-write failed; the old profile lives at most its TTL", "key", keys.User(u.ID), "err", err)
+	}
+}

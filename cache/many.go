@@ -1,0 +1,147 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ManyLoader loads the values of keys[i] for each i in missing, in one query, with their
+// versions. An index absent from the result has no row.
+type ManyLoader[T any] func(ctx context.Context, missing []int) (map[int]Versioned[T], error)
+
+// GetMany is Get for many keys at once: one round trip reads them all; the misses, if any,
+// take their leases in a second, are loaded by one call of load, and are filled in a third.
+// It returns the value of each key, with found[i] false where there is none. The whole read
+// is reported to the Observer once, as summary ("product ×24").
+func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T]) (values []T, found []bool, err error) {
+	values, found = make([]T, len(keys)), make([]bool, len(keys))
+	if len(keys) == 0 {
+		return values, found, nil
+	}
+	result := HitRedis
+	defer func() {
+		a.c.observe(ctx, a.name, fmt.Sprintf("%s ×%d", a.name, len(keys)), result, 0)
+	}()
+
+	var gets []*redis.StringCmd
+	rerr := a.c.Do(ctx, func(ctx context.Context) error {
+		cmds, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Get(ctx, a.c.Key(k))
+			}
+			return nil
+		})
+		gets = gets[:0]
+		for _, c := range cmds {
+			gets = append(gets, c.(*redis.StringCmd))
+		}
+		if errors.Is(err, redis.Nil) {
+			return nil // some keys missing: not a failure
+		}
+		return err
+	})
+	if rerr != nil {
+		// Redis away: load everything, fill nothing.
+		a.countError(rerr)
+		result = Bypass
+		all := make([]int, len(keys))
+		for i := range keys {
+			all[i] = i
+			a.stats.count(Bypass)
+		}
+		a.stats.loads.Add(1)
+		loaded, err := load(ctx, all)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, v := range loaded {
+			values[i], found[i] = v.Value, true
+		}
+		return values, found, nil
+	}
+
+	var missing []int
+	for i, g := range gets {
+		e, err := decodeEntry(g.Val())
+		if g.Err() != nil || err != nil {
+			missing = append(missing, i)
+			continue
+		}
+		a.stats.count(HitRedis)
+		if e.negative {
+			continue
+		}
+		if json.Unmarshal([]byte(e.payload), &values[i]) != nil {
+			missing = append(missing, i)
+			continue
+		}
+		found[i] = true
+	}
+	if len(missing) == 0 {
+		return values, found, nil
+	}
+	result = Miss
+	for range missing {
+		a.stats.count(Miss)
+	}
+
+	// Leases for the misses, so that the fills cannot put back a value a writer replaced.
+	token := newToken()
+	var leases []*redis.BoolCmd
+	lerr := a.c.Do(ctx, func(ctx context.Context) error {
+		cmds, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range missing {
+				p.SetNX(ctx, a.c.leaseKey(keys[i]), token, a.o.LeaseTTL)
+			}
+			return nil
+		})
+		leases = leases[:0]
+		for _, c := range cmds {
+			leases = append(leases, c.(*redis.BoolCmd))
+		}
+		return err
+	})
+	a.countError(lerr)
+
+	a.stats.loads.Add(1)
+	loaded, err := load(ctx, missing)
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.o.AfterLoad != nil {
+		a.o.AfterLoad(keys[missing[0]])
+	}
+	ferr := a.c.Do(ctx, func(ctx context.Context) error {
+		_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for j, i := range missing {
+				if lerr != nil || !leases[j].Val() {
+					continue // someone else is loading this one
+				}
+				value, ttl, version := tombstone, a.o.NegativeTTL.Next(), int64(0)
+				if v, ok := loaded[i]; ok {
+					payload, err := json.Marshal(v.Value)
+					if err != nil {
+						return err
+					}
+					value, ttl, version = encode(v.Version, payload), a.o.TTL.Next(), v.Version
+				} else if a.o.NegativeTTL.Base <= 0 {
+					continue
+				}
+				// EVAL, not EVALSHA: in a pipeline a missing script cannot be retried.
+				fillScript.Eval(ctx, p, []string{a.c.Key(keys[i]), a.c.leaseKey(keys[i])},
+					token, value, ttl.Milliseconds(), version)
+			}
+			return nil
+		})
+		return err
+	})
+	a.countError(ferr)
+	for i, v := range loaded {
+		values[i], found[i] = v.Value, true
+	}
+	return values, found, nil
+}

@@ -1,0 +1,76 @@
+package cache
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Result is where a read was answered from; the values are those of the X-Cache header.
+type Result string
+
+// The results of a read.
+const (
+	HitL1    Result = "HIT-L1"    // the in-process near cache
+	HitRedis Result = "HIT-REDIS" // Redis
+	Miss     Result = "MISS"      // not cached: loaded from the database and filled
+	Bypass   Result = "BYPASS"    // Redis skipped or failing: loaded from the database
+)
+
+// Stats counts the reads of one cache. All methods are safe for concurrent use.
+type Stats struct {
+	name                                 string
+	ttl                                  TTL
+	hitsL1, hitsRedis, misses, bypasses  atomic.Int64
+	loads, errors, fillsRefused, expired atomic.Int64
+}
+
+// StatsSnapshot is the counters of one cache at one moment.
+type StatsSnapshot struct {
+	Name         string        // "product", "profile", "list"
+	TTL          time.Duration // base TTL in force
+	HitsL1       int64         // reads answered by the near cache
+	HitsRedis    int64         // reads answered by Redis
+	Misses       int64         // reads that loaded from the database and filled
+	Bypasses     int64         // reads that skipped Redis (away or failing)
+	Loads        int64         // database loads caused by misses and bypasses
+	Errors       int64         // Redis errors
+	FillsRefused int64         // fills dropped because a writer took the lease (stale-set race avoided)
+	Expired      int64         // expirations seen through keyspace notifications
+}
+
+// Hits is HitsL1 + HitsRedis.
+func (s StatsSnapshot) Hits() int64 { return s.HitsL1 + s.HitsRedis }
+
+// Requests is every read counted.
+func (s StatsSnapshot) Requests() int64 { return s.Hits() + s.Misses + s.Bypasses }
+
+// HitRatio is Hits / Requests, 0 with no requests.
+func (s StatsSnapshot) HitRatio() float64 {
+	if s.Requests() == 0 {
+		return 0
+	}
+	return float64(s.Hits()) / float64(s.Requests())
+}
+
+func (s *Stats) count(r Result) {
+	switch r {
+	case HitL1:
+		s.hitsL1.Add(1)
+	case HitRedis:
+		s.hitsRedis.Add(1)
+	case Miss:
+		s.misses.Add(1)
+	case Bypass:
+		s.bypasses.Add(1)
+	}
+}
+
+// Snapshot returns the counters now.
+func (s *Stats) Snapshot() StatsSnapshot {
+	return StatsSnapshot{
+		Name: s.name, TTL: s.ttl.Base,
+		HitsL1: s.hitsL1.Load(), HitsRedis: s.hitsRedis.Load(), Misses: s.misses.Load(),
+		Bypasses: s.bypasses.Load(), Loads: s.loads.Load(), Errors: s.errors.Load(),
+		FillsRefused: s.fillsRefused.Load(), Expired: s.expired.Load(),
+	}
+}

@@ -1,0 +1,80 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisServer is a redis-server process of the test's own on a loopback port, which the
+// test may stop and start again to make Redis really go away and come back.
+type RedisServer struct {
+	tb   testing.TB
+	Port int
+	args []string
+	cmd  *exec.Cmd
+}
+
+// StartRedis starts a redis-server on a free loopback port with extra arguments (e.g.
+// "--notify-keyspace-events", "Ex"). It is stopped when the test ends.
+func StartRedis(tb testing.TB, extra ...string) *RedisServer {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		tb.Skip("redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &RedisServer{tb: tb, Port: port, args: append([]string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", tb.TempDir(),
+	}, extra...)}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *RedisServer) Addr() string { return fmt.Sprintf("127.0.0.1:%d", s.Port) }
+
+// URL is the server's redis:// URL.
+func (s *RedisServer) URL() string { return "redis://" + s.Addr() + "/0" }
+
+// Start starts the server (again) and waits until it answers.
+func (s *RedisServer) Start() {
+	s.tb.Helper()
+	if s.cmd != nil {
+		return
+	}
+	s.cmd = exec.Command("redis-server", s.args...)
+	if err := s.cmd.Start(); err != nil {
+		s.tb.Fatalf("start redis-server: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if rdb.Ping(context.Background()).Err() == nil {
+			return
+		}
+	}
+	s.tb.Fatalf("redis-server on %s did not answer", s.Addr())
+}
+
+// Stop kills the server (as a crash would) and waits for it to exit.
+func (s *RedisServer) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}

@@ -1,0 +1,84 @@
+// Package metrics exposes the shop's counters to Prometheus at GET /metrics: the caches'
+// counters (read from the cache package, which owns them) and the Postgres queries sent.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shopcache/shop/cache"
+)
+
+// Metrics is the registry of one shop process.
+type Metrics struct {
+	registry *prometheus.Registry
+	// DBQueries counts Postgres statements (shop_db_queries_total).
+	DBQueries prometheus.Counter
+}
+
+// New returns the metrics of a process whose caches' counters cacheStats returns.
+func New(cacheStats func() []cache.StatsSnapshot) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		DBQueries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shop_db_queries_total",
+			Help: "Postgres statements sent by the shop (a batch counts as one).",
+		}),
+	}
+	m.registry.MustRegister(m.DBQueries, cacheCollector{cacheStats},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Register adds more collectors (such as the invalidation-lag histogram).
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("shop_cache_requests_total",
+		"Cache reads by cache (product, profile, list) and result (hit_l1, hit_redis, miss, bypass).",
+		[]string{"cache", "result"}, nil)
+	loadsDesc = prometheus.NewDesc("shop_cache_loads_total",
+		"Postgres loads caused by cache misses and bypasses, by cache.", []string{"cache"}, nil)
+	errorsDesc = prometheus.NewDesc("shop_cache_errors_total",
+		"Redis errors met by a cache, by cache.", []string{"cache"}, nil)
+	refusedDesc = prometheus.NewDesc("shop_cache_fills_refused_total",
+		"Fills dropped because a writer took the lease first (the stale-set race, prevented), by cache.", []string{"cache"}, nil)
+	expiredDesc = prometheus.NewDesc("shop_cache_expired_total",
+		"Key expirations seen through keyspace notifications, by cache.", []string{"cache"}, nil)
+)
+
+// cacheCollector reads the cache package's own counters at each scrape, so there is one
+// source of truth for /lab and /metrics.
+type cacheCollector struct {
+	stats func() []cache.StatsSnapshot
+}
+
+func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{requestsDesc, loadsDesc, errorsDesc, refusedDesc, expiredDesc} {
+		ch <- d
+	}
+}
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, s := range c.stats() {
+		counter(requestsDesc, s.HitsL1, s.Name, "hit_l1")
+		counter(requestsDesc, s.HitsRedis, s.Name, "hit_redis")
+		counter(requestsDesc, s.Misses, s.Name, "miss")
+		counter(requestsDesc, s.Bypasses, s.Name, "bypass")
+		counter(loadsDesc, s.Loads, s.Name)
+		counter(errorsDesc, s.Errors, s.Name)
+		counter(refusedDesc, s.FillsRefused, s.Name)
+		counter(expiredDesc, s.Expired, s.Name)
+	}
+}
