@@ -307,7 +307,13 @@ func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) erro
 		return nil
 	}
 	a.countError(err)
-	if derr := a.Invalidate(ctx, key, 0); derr != nil {
+	// A plain DEL, not a script: a server out of memory refuses every script that may
+	// write, but still deletes.
+	derr := a.c.Do(ctx, func(ctx context.Context) error {
+		return a.c.rdb.Del(ctx, a.c.Key(key), a.c.leaseKey(key)).Err()
+	})
+	if derr != nil {
+		a.countError(derr)
 		return fmt.Errorf("cache: write-through %s failed (%v) and so did the delete: %w", key, err, derr)
 	}
 	return nil
