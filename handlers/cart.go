@@ -110,7 +110,7 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	n, msg := quantity(values.Get("quantity"))
 	if msg != "" {
-		s.renderProduct(w, r, http.StatusUnprocessableEntity, p, &addForm{Quantity: values.Get("quantity"), Error: msg})
+		s.renderProduct(w, r, http.StatusUnprocessableEntity, p, &addForm{Quantity: values.Get("quantity"), Error: msg}, nil)
 		return
 	}
 	cart, err := s.ensureCartID(ctx)
@@ -226,7 +226,9 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	// The order is committed. A cart left behind by a failed delete would offer to buy it
+	// The order is committed: now, and only now, it counts on the leaderboard.
+	s.recordSale(ctx, order)
+	// A cart left behind by a failed delete would offer to buy it
 	// again, so say so in the log; the order stands either way.
 	if err := s.carts.Clear(ctx, cart); err != nil {
 		s.log.Error("order placed but cart not cleared", "order", order.ID, "err", err)

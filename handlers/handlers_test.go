@@ -20,9 +20,12 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/handlers"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/productstats"
 	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/views"
 	"github.com/shopcache/shop/web"
 )
 
@@ -33,6 +36,8 @@ type testShop struct {
 	pool   *pgxpool.Pool
 	rdb    *redis.Client
 	prefix string // the test's Redis key prefix
+	board  *leaderboard.Board
+	live   *leaderboard.Live
 }
 
 // newShop serves pool with the test Redis.
@@ -56,8 +61,12 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 	sessionPool := settings.Pool()
 	t.Cleanup(func() { sessionPool.Close() })
 	store := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, prefix+"session:")}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	board := leaderboard.New(rdb, pool, prefix, logger)
+	live := leaderboard.NewLive(board, handlers.BestsellerCount)
+	counter := views.NewCounter(rdb, pool, prefix)
 	h := handlers.NewServer(handlers.Options{
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:    logger,
 		Templates: templates,
 		Sessions:  handlers.NewSessions(store, 30*time.Minute, 24*time.Hour, false),
 		Catalog:   catalog.NewStore(pool),
@@ -68,10 +77,17 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 			{Name: "postgres", Ping: pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
+		Bestsellers:  board,
+		Live:         live,
+		ProductStats: productstats.NewReader(rdb, board, counter),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); live.Run(ctx) }()
+	t.Cleanup(func() { live.Close(); cancel(); <-done }) // before srv.Close: ends open streams
+	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix, board: board, live: live}
 }
 
 // downRedis returns a client of a port where nothing listens, and its URL.

@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/productstats"
 )
 
 const (
@@ -15,7 +16,7 @@ const (
 
 type homePage struct {
 	Featured    []catalog.Product
-	Bestsellers []catalog.Bestseller
+	Bestsellers []bestsellerRow
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -25,7 +26,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	best, err := s.catalog.ListBestsellers(ctx, bestsellerCount)
+	best, err := s.bestsellers(ctx)
 	if err != nil {
 		s.serveError(w, r, err)
 		return
@@ -90,6 +91,7 @@ type productPage struct {
 	Product catalog.Product
 	Reviews []catalog.Review
 	Add     *addForm
+	Stats   *productstats.Stats // rank and views; nil when Redis did not answer
 }
 
 // addForm is the product page's "add to cart" form.
@@ -109,17 +111,26 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	s.renderProduct(w, r, http.StatusOK, p, &addForm{Quantity: "1"})
+	// Counting the view and reading rank and views is one Redis round trip; without Redis
+	// the page is served without them.
+	var stats *productstats.Stats
+	if st, err := s.stats.View(r.Context(), id); err != nil {
+		s.log.Warn("product stats unavailable", "product", id, "err", err)
+	} else {
+		stats = &st
+	}
+	s.renderProduct(w, r, http.StatusOK, p, &addForm{Quantity: "1"}, stats)
 }
 
-// renderProduct renders the page of p with its reviews and the add-to-cart form.
-func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, p catalog.Product, add *addForm) {
+// renderProduct renders the page of p with its reviews, the add-to-cart form and, when
+// known, its rank and views.
+func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, p catalog.Product, add *addForm, stats *productstats.Stats) {
 	reviews, err := s.catalog.ListReviews(r.Context(), p.ID, reviewCount)
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
-	s.render(w, r, status, "product", p.Name, productPage{Product: p, Reviews: reviews, Add: add})
+	s.render(w, r, status, "product", p.Name, productPage{Product: p, Reviews: reviews, Add: add, Stats: stats})
 }
 
 type searchPage struct {

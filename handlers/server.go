@@ -8,12 +8,15 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/productstats"
 	"github.com/shopcache/shop/web"
 )
 
@@ -55,6 +58,23 @@ type orderStore interface {
 	FindOrder(ctx context.Context, userID, id int64) (orders.Order, error)
 }
 
+// bestsellerBoard is what the bestseller panel and checkout need of the leaderboard.
+type bestsellerBoard interface {
+	Top(ctx context.Context, s leaderboard.Scope, n int) ([]leaderboard.Entry, error)
+	Record(ctx context.Context, at time.Time, lines []leaderboard.Line) error
+}
+
+// liveBestsellers hands the panel's new lists to streaming responses.
+type liveBestsellers interface {
+	Subscribe() (<-chan []leaderboard.Entry, func())
+	Current(ctx context.Context) ([]leaderboard.Entry, error)
+}
+
+// productStats counts a product page view and reads the page's rank and views.
+type productStats interface {
+	View(ctx context.Context, id int64) (productstats.Stats, error)
+}
+
 // Check is one dependency that /readyz asks: Ping returns nil when it is reachable.
 type Check struct {
 	Name string // e.g. "postgres"
@@ -71,6 +91,10 @@ type Options struct {
 	Carts     cartStore
 	Orders    orderStore
 	Checks    []Check
+
+	Bestsellers  bestsellerBoard // the home panel's source, updated after each checkout
+	Live         liveBestsellers // GET /events/bestsellers
+	ProductStats productStats    // rank and views on product pages
 }
 
 // Server serves the shop's pages.
@@ -83,6 +107,9 @@ type Server struct {
 	carts     cartStore
 	orders    orderStore
 	checks    []Check
+	board     bestsellerBoard
+	live      liveBestsellers
+	stats     productStats
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place.
@@ -90,6 +117,7 @@ func NewServer(o Options) http.Handler {
 	s := &Server{
 		log: o.Logger, templates: o.Templates, sessions: o.Sessions, catalog: o.Catalog,
 		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks,
+		board: o.Bestsellers, live: o.Live, stats: o.ProductStats,
 	}
 	s.sessions.ErrorFunc = s.serveError
 	return s.routes()
