@@ -57,6 +57,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -324,9 +325,15 @@ func (f *Flusher) Stop(ctx context.Context) error {
 	return f.flush(ctx, orphanAge)
 }
 
-// Flush re-applies batches left behind for longer than orphanAge, then claims and applies
-// what is pending now. It returns the first error; what it could not apply stays in Redis.
+// Flush re-applies this flusher's unfinished batches and other batches left behind for
+// longer than a minute, then claims and applies what is pending now. It returns the first
+// error; what it could not apply stays in Redis for the next flush.
 func (f *Flusher) Flush(ctx context.Context) error { return f.flush(ctx, orphanAge) }
+
+// FlushAll is Flush re-applying every batch left behind whatever its age, as a flusher does
+// when it starts: a batch still being applied by another instance is safe to apply too (the
+// ledger lets only one of the two count it).
+func (f *Flusher) FlushAll(ctx context.Context) error { return f.flush(ctx, 0) }
 
 func (f *Flusher) flush(ctx context.Context, minAge time.Duration) error {
 	f.mu.Lock()
@@ -349,16 +356,23 @@ func (f *Flusher) flushLocked(ctx context.Context, minAge time.Duration) error {
 	}
 	var inRedis []string
 	for _, field := range fields {
-		id, ok := strings.CutPrefix(field, batchPrefix)
-		if !ok {
-			continue
+		if id, ok := strings.CutPrefix(field, batchPrefix); ok {
+			inRedis = append(inRedis, id)
 		}
-		inRedis = append(inRedis, id)
+	}
+	for id := range f.mine {
+		if !slices.Contains(inRedis, id) {
+			delete(f.mine, id) // finished by another instance
+		}
+	}
+	for _, id := range inRedis {
+		field := batchPrefix + id
 		if !f.mine[id] && time.Since(batchTime(id)) < minAge {
 			continue // another instance's flush, probably still running
 		}
 		v, err := c.rdb.HGet(ctx, c.PendingKey(), field).Result()
 		if errors.Is(err, redis.Nil) {
+			delete(f.mine, id)
 			continue // applied by another instance meanwhile
 		}
 		if err != nil {
@@ -366,6 +380,7 @@ func (f *Flusher) flushLocked(ctx context.Context, minAge time.Duration) error {
 		}
 		if !f.mine[id] {
 			f.log.Info("views: re-applying a batch left behind", "batch", id)
+			f.mine[id] = true // if this fails, retry it at the next flush
 		}
 		if err := f.apply(ctx, id, v, inRedis); err != nil {
 			return err
