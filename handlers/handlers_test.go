@@ -50,6 +50,12 @@ func newShop(t *testing.T, pool *pgxpool.Pool) *testShop {
 // newShopWith serves pool with the Redis at redisURL (rdb is a client of it).
 func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string) *testShop {
 	t.Helper()
+	return newShopBoardOn(t, pool, rdb, redisURL, prefix, rdb)
+}
+
+// newShopBoardOn is newShopWith with the leaderboard on its own client, boardRdb.
+func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string, boardRdb *redis.Client) *testShop {
+	t.Helper()
 	templates, err := web.ParseTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -62,9 +68,9 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 	t.Cleanup(func() { sessionPool.Close() })
 	store := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, prefix+"session:")}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	board := leaderboard.New(rdb, pool, prefix, logger)
+	board := leaderboard.New(boardRdb, pool, prefix, logger)
 	live := leaderboard.NewLive(board, handlers.BestsellerCount)
-	counter := views.NewCounter(rdb, pool, prefix)
+	counter := views.NewCounter(boardRdb, pool, prefix)
 	h := handlers.NewServer(handlers.Options{
 		Logger:    logger,
 		Templates: templates,
@@ -79,7 +85,7 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 		},
 		Bestsellers:  board,
 		Live:         live,
-		ProductStats: productstats.NewReader(rdb, board, counter),
+		ProductStats: productstats.NewReader(boardRdb, board, counter),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

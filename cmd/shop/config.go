@@ -150,7 +150,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("SHOP_SESSION_IDLE_TIMEOUT", &cfg.SessionIdleTimeout)
 	duration("SHOP_SESSION_LIFETIME", &cfg.SessionLifetime)
 	duration("SHOP_VIEWS_FLUSH_INTERVAL", &cfg.ViewsFlushInterval)
-	if cfg.ViewsFlushInterval < 10*time.Millisecond || cfg.ViewsFlushInterval > time.Hour {
+	if cfg.ViewsFlushInterval > 0 && cfg.ViewsFlushInterval < 10*time.Millisecond || cfg.ViewsFlushInterval > time.Hour {
 		bad("SHOP_VIEWS_FLUSH_INTERVAL", "a duration from 10ms to 1h, such as 5s", cfg.ViewsFlushInterval.String(), nil)
 	}
 	duration("SHOP_LEADERBOARD_REPAIR_INTERVAL", &cfg.LeaderboardRepairPeriod)
