@@ -25,7 +25,7 @@ const products = 20
 
 // newDB returns a database with products 1 to 20 and a trigger, off until enabled, with
 // which Postgres refuses every write to product_views.
-func newDB(t *testing.T) *pgxpool.Pool {
+func newDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	pool := testenv.DB(t)
 	_, err := pool.Exec(context.Background(), `
@@ -42,7 +42,7 @@ func newDB(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-func refuse(t *testing.T, pool *pgxpool.Pool, on bool) {
+func refuse(t testing.TB, pool *pgxpool.Pool, on bool) {
 	t.Helper()
 	sql := `ALTER TABLE product_views DISABLE TRIGGER refuse`
 	if on {
@@ -54,7 +54,7 @@ func refuse(t *testing.T, pool *pgxpool.Pool, on bool) {
 }
 
 // flushed returns the views in Postgres by product.
-func flushed(t *testing.T, pool *pgxpool.Pool) (map[int64]int64, int64) {
+func flushed(t testing.TB, pool *pgxpool.Pool) (map[int64]int64, int64) {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `SELECT product_id, views FROM product_views`)
 	if err != nil {
