@@ -115,7 +115,7 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 			s.serveError(w, r, err)
 			return
 		}
-		s.renderProduct(w, r, http.StatusUnprocessableEntity, page, &addForm{Quantity: values.Get("quantity"), Error: msg})
+		s.renderProduct(w, r, http.StatusUnprocessableEntity, page, &addForm{Quantity: values.Get("quantity"), Error: msg}, nil)
 		return
 	}
 	cart, err := s.ensureCartID(ctx)
@@ -237,6 +237,8 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		versions[it.ProductID] = it.ProductVersion
 	}
 	s.catalog.ProductsChanged(ctx, versions)
+	// Now, and only now, the order counts on the leaderboard.
+	s.recordSale(ctx, order)
 	// A cart left behind by a failed delete would offer to buy it
 	// again, so say so in the log; the order stands either way.
 	if err := s.carts.Clear(ctx, cart); err != nil {

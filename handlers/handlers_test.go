@@ -21,10 +21,13 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/handlers"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/productstats"
 	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/views"
 	"github.com/shopcache/shop/web"
 )
 
@@ -37,6 +40,8 @@ type testShop struct {
 	prefix   string // the test's Redis key prefix
 	cache    *cache.Cache
 	products *catalog.Cached
+	board    *leaderboard.Board
+	live     *leaderboard.Live
 }
 
 // newShop serves pool with the test Redis.
@@ -48,6 +53,12 @@ func newShop(t *testing.T, pool *pgxpool.Pool) *testShop {
 
 // newShopWith serves pool with the Redis at redisURL (rdb is a client of it).
 func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string) *testShop {
+	t.Helper()
+	return newShopBoardOn(t, pool, rdb, redisURL, prefix, rdb)
+}
+
+// newShopBoardOn is newShopWith with the leaderboard on its own client, boardRdb.
+func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string, boardRdb *redis.Client) *testShop {
 	t.Helper()
 	templates, err := web.ParseTemplates()
 	if err != nil {
@@ -67,6 +78,9 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 	c := cache.New(rdb, cache.Options{Prefix: prefix, Observer: reqstats.ObserveCache,
 		CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
 	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), logger)
+	board := leaderboard.New(boardRdb, pool, prefix, logger)
+	live := leaderboard.NewLive(board, handlers.BestsellerCount)
+	counter := views.NewCounter(boardRdb, pool, prefix)
 	h := handlers.NewServer(handlers.Options{
 		Logger:    logger,
 		Templates: templates,
@@ -79,12 +93,19 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 			{Name: "postgres", Ping: pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		},
-		Lab:     handlers.Lab{Instance: t.Name(), CacheStats: c.Stats},
-		Metrics: metrics.New(c.Stats).Handler(),
+		Lab:          handlers.Lab{Instance: t.Name(), CacheStats: c.Stats},
+		Metrics:      metrics.New(c.Stats).Handler(),
+		Bestsellers:  board,
+		Live:         live,
+		ProductStats: productstats.NewReader(boardRdb, board, counter),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix, cache: c, products: products}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); live.Run(ctx) }()
+	t.Cleanup(func() { live.Close(); cancel(); <-done }) // before srv.Close: ends open streams
+	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix, cache: c, products: products, board: board, live: live}
 }
 
 // downRedis returns a client of a port where nothing listens, and its URL.

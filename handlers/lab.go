@@ -4,15 +4,23 @@ import (
 	"net/http"
 
 	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/views"
 )
 
 type labPage struct {
 	Lab
-	Caches []cache.StatsSnapshot
+	Caches      []cache.StatsSnapshot
+	WriteBehind *views.Status // nil without a flusher
 }
 
-// handleLab shows this instance's cache counters; the page reloads itself every 2 s.
+// handleLab shows this instance's cache counters and write-behind state; the page reloads
+// itself every 2 s.
 func (s *Server) handleLab(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, "lab", "Lab", labPage{Lab: s.lab, Caches: s.lab.CacheStats()})
+	page := labPage{Lab: s.lab, Caches: s.lab.CacheStats()}
+	if s.lab.WriteBehind != nil {
+		st := s.lab.WriteBehind(r.Context())
+		page.WriteBehind = &st
+	}
+	s.render(w, r, http.StatusOK, "lab", "Lab", page)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/productstats"
 	"github.com/shopcache/shop/reqstats"
 )
 
@@ -18,7 +19,7 @@ const (
 
 type homePage struct {
 	Featured    []catalog.Product
-	Bestsellers []catalog.Bestseller
+	Bestsellers []bestsellerRow
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -28,7 +29,7 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	best, err := s.catalog.ListBestsellers(ctx, bestsellerCount)
+	best, err := s.bestsellers(ctx)
 	if err != nil {
 		s.serveError(w, r, err)
 		return
@@ -96,6 +97,7 @@ type productPage struct {
 	Product catalog.Product
 	Reviews []catalog.Review
 	Add     *addForm
+	Stats   *productstats.Stats // rank and views; nil when Redis did not answer
 }
 
 // addForm is the product page's "add to cart" form.
@@ -116,12 +118,21 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	s.renderProduct(w, r, http.StatusOK, page, &addForm{Quantity: "1"})
+	// Counting the view and reading rank and views is one Redis round trip; without Redis
+	// the page is served without them.
+	var stats *productstats.Stats
+	if st, err := s.stats.View(r.Context(), id); err != nil {
+		s.log.Warn("product stats unavailable", "product", id, "err", err)
+	} else {
+		stats = &st
+	}
+	s.renderProduct(w, r, http.StatusOK, page, &addForm{Quantity: "1"}, stats)
 }
 
-// renderProduct renders a product page with the add-to-cart form.
-func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, page catalog.ProductPage, add *addForm) {
-	s.render(w, r, status, "product", page.Product.Name, productPage{Product: page.Product, Reviews: page.Reviews, Add: add})
+// renderProduct renders a product page with the add-to-cart form and, when known, its rank
+// and views.
+func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, page catalog.ProductPage, add *addForm, stats *productstats.Stats) {
+	s.render(w, r, status, "product", page.Product.Name, productPage{Product: page.Product, Reviews: page.Reviews, Add: add, Stats: stats})
 }
 
 // setXCache sets the X-Cache header to where data was answered from in this request:

@@ -9,6 +9,7 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("GET /products", s.handleProductList)
 	pages.HandleFunc("GET /products/{id}", s.handleProductShow)
 	pages.HandleFunc("GET /search", s.handleSearch)
+	pages.HandleFunc("GET /events/bestsellers", s.handleBestsellerEvents)
 
 	pages.HandleFunc("GET /register", s.handleRegisterForm)
 	pages.HandleFunc("POST /register", s.handleRegister)

@@ -15,7 +15,10 @@ import (
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/productstats"
+	"github.com/shopcache/shop/views"
 	"github.com/shopcache/shop/web"
 )
 
@@ -60,6 +63,23 @@ type orderStore interface {
 	FindOrder(ctx context.Context, userID, id int64) (orders.Order, error)
 }
 
+// bestsellerBoard is what the bestseller panel and checkout need of the leaderboard.
+type bestsellerBoard interface {
+	Top(ctx context.Context, s leaderboard.Scope, n int) ([]leaderboard.Entry, error)
+	Record(ctx context.Context, at time.Time, lines []leaderboard.Line) error
+}
+
+// liveBestsellers hands the panel's new lists to streaming responses.
+type liveBestsellers interface {
+	Subscribe() (<-chan []leaderboard.Entry, func())
+	Current(ctx context.Context) ([]leaderboard.Entry, error)
+}
+
+// productStats counts a product page view and reads the page's rank and views.
+type productStats interface {
+	View(ctx context.Context, id int64) (productstats.Stats, error)
+}
+
 // Check is one dependency that /readyz asks: Ping returns nil when it is reachable.
 type Check struct {
 	Name string // e.g. "postgres"
@@ -72,6 +92,8 @@ type Lab struct {
 	DBLatency  time.Duration // SHOP_DB_LATENCY, 0 when off
 	CacheOff   bool          // SHOP_CACHE=off
 	CacheStats func() []cache.StatsSnapshot
+	// WriteBehind reports the views flusher's state (pending counts, last flush); nil for none.
+	WriteBehind func(context.Context) views.Status
 }
 
 // Options are what the server is built from. Every field is required but Metrics.
@@ -86,6 +108,10 @@ type Options struct {
 	Checks    []Check
 	Lab       Lab
 	Metrics   http.Handler // served at GET /metrics; nil for none
+
+	Bestsellers  bestsellerBoard // the home panel's source, updated after each checkout
+	Live         liveBestsellers // GET /events/bestsellers
+	ProductStats productStats    // rank and views on product pages
 }
 
 // Server serves the shop's pages.
@@ -100,6 +126,9 @@ type Server struct {
 	checks    []Check
 	lab       Lab
 	metrics   http.Handler
+	board     bestsellerBoard
+	live      liveBestsellers
+	stats     productStats
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place.
@@ -107,6 +136,7 @@ func NewServer(o Options) http.Handler {
 	s := &Server{
 		log: o.Logger, templates: o.Templates, sessions: o.Sessions, catalog: o.Catalog,
 		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks, lab: o.Lab, metrics: o.Metrics,
+		board: o.Bestsellers, live: o.Live, stats: o.ProductStats,
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }

@@ -42,9 +42,11 @@ type config struct {
 	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
 	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
 
-	CacheEnabled bool          // SHOP_CACHE: on (default) or off, to compare
-	DBLatency    time.Duration // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
-	TTL          cache.Policy  // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
+	CacheEnabled            bool          // SHOP_CACHE: on (default) or off, to compare
+	DBLatency               time.Duration // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
+	TTL                     cache.Policy  // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
+	ViewsFlushInterval      time.Duration // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	LeaderboardRepairPeriod time.Duration // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
@@ -65,8 +67,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SessionIdleTimeout: 30 * time.Minute,
 		SessionLifetime:    24 * time.Hour,
 
-		CacheEnabled: true,
-		TTL:          cache.DefaultPolicy(),
+		CacheEnabled:            true,
+		TTL:                     cache.DefaultPolicy(),
+		ViewsFlushInterval:      5 * time.Second,
+		LeaderboardRepairPeriod: time.Minute,
 	}
 	var errs []error
 	bad := func(name, want, got string, err error) {
@@ -151,6 +155,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("SHOP_SHUTDOWN_TIMEOUT", &cfg.ShutdownTimeout)
 	duration("SHOP_SESSION_IDLE_TIMEOUT", &cfg.SessionIdleTimeout)
 	duration("SHOP_SESSION_LIFETIME", &cfg.SessionLifetime)
+	duration("SHOP_VIEWS_FLUSH_INTERVAL", &cfg.ViewsFlushInterval)
+	if cfg.ViewsFlushInterval > 0 && cfg.ViewsFlushInterval < 10*time.Millisecond || cfg.ViewsFlushInterval > time.Hour {
+		bad("SHOP_VIEWS_FLUSH_INTERVAL", "a duration from 10ms to 1h, such as 5s", cfg.ViewsFlushInterval.String(), nil)
+	}
+	duration("SHOP_LEADERBOARD_REPAIR_INTERVAL", &cfg.LeaderboardRepairPeriod)
 	if cfg.SessionIdleTimeout > cfg.SessionLifetime {
 		bad("SHOP_SESSION_IDLE_TIMEOUT", "a duration no longer than SHOP_SESSION_LIFETIME", cfg.SessionIdleTimeout.String(), nil)
 	}
@@ -227,6 +236,8 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("db_latency", c.DBLatency),
 		slog.Group("ttl", "product", c.TTL.Product.Base, "profile", c.TTL.Profile.Base, "list", c.TTL.List.Base,
 			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),
+		slog.Duration("views_flush_interval", c.ViewsFlushInterval),
+		slog.Duration("leaderboard_repair_interval", c.LeaderboardRepairPeriod),
 	)
 }
 

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/shopcache/shop/dataset"
+	"github.com/shopcache/shop/leaderboard"
+	"github.com/shopcache/shop/redisconn"
 )
 
 func main() {
@@ -33,6 +35,8 @@ Commands:
   seed --dataset NAME [--orders]
                          load a data set (online-retail or dummyjson) and, with --orders,
                          its order history; running it twice changes nothing
+  leaderboard rebuild    recompute every bestseller board in Redis from the orders in
+                         Postgres and swap them in atomically
   help                   show this text
 
 Configuration is read from SHOP_* environment variables; see README.md.
@@ -52,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "migrate", "seed":
+	case "serve", "migrate", "seed", "leaderboard":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
@@ -75,6 +79,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("%w: migrate takes no arguments", errUsage)
 		}
 		return migrate(ctx, cfg, logger)
+	case "leaderboard":
+		if len(rest) != 1 || rest[0] != "rebuild" {
+			return fmt.Errorf("%w: want leaderboard rebuild", errUsage)
+		}
+		return rebuildLeaderboard(ctx, cfg, logger, stdout)
 	default:
 		return seed(ctx, cfg, logger, rest, stdout, stderr)
 	}
@@ -91,6 +100,27 @@ func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("migrations applied", "versions", applied)
+	return nil
+}
+
+func rebuildLeaderboard(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	settings, err := redisconn.Parse(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("SHOP_REDIS_URL: %w", err)
+	}
+	rdb := settings.Client()
+	defer rdb.Close()
+	res, err := leaderboard.New(rdb, pool, cfg.RedisKeyPrefix, logger).Rebuild(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "leaderboard rebuilt in %.2fs: %d products, %d day boards, %d category boards\n",
+		res.Took.Seconds(), res.Products, res.Days, res.Categories)
 	return nil
 }
 

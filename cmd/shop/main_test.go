@@ -152,6 +152,9 @@ func TestSubcommands(t *testing.T) {
 		{"shop", "seed", "--bogus"},
 		{"shop", "seed", "extra"},
 		{"shop", "migrate", "extra"},
+		{"shop", "leaderboard"},
+		{"shop", "leaderboard", "frobnicate"},
+		{"shop", "leaderboard", "rebuild", "extra"},
 	}
 	for _, args := range bad {
 		if err := run(ctx, args, env, io.Discard, io.Discard); err == nil {
@@ -227,6 +230,9 @@ func TestConfig(t *testing.T) {
 		{"SHOP_ELASTICACHE_SECRET", `{"port":6379,"auth":"secret"}`, `"host" is missing`},
 		{"SHOP_REDIS_MODE", "sharded", "SHOP_REDIS_MODE"},
 		{"SHOP_REDIS_KEY_PREFIX", "has space", "SHOP_REDIS_KEY_PREFIX"},
+		{"SHOP_VIEWS_FLUSH_INTERVAL", "soon", "SHOP_VIEWS_FLUSH_INTERVAL: want a positive duration"},
+		{"SHOP_VIEWS_FLUSH_INTERVAL", "1ms", "SHOP_VIEWS_FLUSH_INTERVAL: want a duration from 10ms to 1h"},
+		{"SHOP_LEADERBOARD_REPAIR_INTERVAL", "0s", "SHOP_LEADERBOARD_REPAIR_INTERVAL: want a positive duration"},
 	}
 	for _, tt := range bad {
 		_, err := loadConfig(envFrom(map[string]string{tt.name: tt.value}))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/redisstore"
@@ -20,10 +21,13 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/dataset"
 	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/productstats"
 	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/views"
 	"github.com/shopcache/shop/web"
 )
 
@@ -113,8 +117,48 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		}
 		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
 	}
+
+	// The bestseller boards: built from Postgres when Redis has none (first start, or Redis
+	// lost them), kept by the repair loop, and streamed to browsers by live.
+	board := leaderboard.New(rdb, pool, cfg.RedisKeyPrefix, logger)
+	if ok, err := board.Exists(ctx); err != nil {
+		logger.Warn("leaderboard: Redis not answering; the boards are built when it does", "err", err)
+	} else if !ok {
+		res, err := board.Rebuild(ctx)
+		if err != nil {
+			logger.Warn("leaderboard: rebuild at start failed; the repair loop retries", "err", err)
+		} else {
+			logger.Info("leaderboard: boards were missing, rebuilt from Postgres", "products", res.Products, "took", res.Took)
+		}
+	}
+	live := leaderboard.NewLive(board, handlers.BestsellerCount)
+	counter := views.NewCounter(rdb, pool, cfg.RedisKeyPrefix)
+	flusher := views.NewFlusher(counter, cfg.ViewsFlushInterval, logger)
+	opts.Bestsellers = board
+	opts.Live = live
+	opts.ProductStats = productstats.NewReader(rdb, board, counter)
+	opts.Lab.WriteBehind = flusher.Status
+
+	flusher.Start()
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() { live.Run(background) })
+	workers.Go(func() { board.RunRepair(background, cfg.LeaderboardRepairPeriod) })
 	handler := handlers.NewServer(opts)
-	return listenAndServe(ctx, cfg, logger, handler)
+	err = listenAndServe(ctx, cfg, logger, handler, live.Close)
+
+	// The server has stopped: stop the background workers, then write the pending views to
+	// Postgres (what fails stays in Redis and is applied at the next start).
+	stopBackground()
+	workers.Wait()
+	fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if ferr := flusher.Stop(fctx); ferr != nil {
+		logger.Error("views: final flush failed; the batch stays in Redis for the next start", "err", ferr)
+	} else {
+		logger.Info("views: pending views flushed")
+	}
+	return err
 }
 
 // instanceName names this process on /lab: host name and process id.
@@ -157,8 +201,9 @@ func (w slogWriter) Write(p []byte) (int, error) {
 }
 
 // listenAndServe serves handler on cfg.Addr until ctx ends, then gives in-flight requests
-// cfg.ShutdownTimeout to finish.
-func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler) error {
+// cfg.ShutdownTimeout to finish. onShutdown functions run when shutdown begins (to end
+// streaming responses, which Shutdown would otherwise wait for).
+func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler, onShutdown ...func()) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("SHOP_ADDR: %w", err)
@@ -172,6 +217,9 @@ func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handle
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	for _, f := range onShutdown {
+		srv.RegisterOnShutdown(f)
 	}
 	logger.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,21 @@ func Pool(tb testing.TB, url string) *pgxpool.Pool {
 // Queries counts the statements a CountingPool sends, and how many ran at once at most.
 type Queries struct {
 	total, inFlight, maxInFlight atomic.Int64
+	mu                           sync.Mutex
+	sql                          []string
+}
+
+// Matching is the number of statements sent whose SQL contains substr.
+func (q *Queries) Matching(substr string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, s := range q.sql {
+		if strings.Contains(s, substr) {
+			n++
+		}
+	}
+	return n
 }
 
 // Total is the number of statements sent.
@@ -105,7 +121,13 @@ func (q *Queries) Total() int64 { return q.total.Load() }
 func (q *Queries) MaxInFlight() int64 { return q.maxInFlight.Load() }
 
 // Reset sets both counts to zero.
-func (q *Queries) Reset() { q.total.Store(0); q.maxInFlight.Store(0) }
+func (q *Queries) Reset() {
+	q.total.Store(0)
+	q.maxInFlight.Store(0)
+	q.mu.Lock()
+	q.sql = nil
+	q.mu.Unlock()
+}
 
 type countingTracer struct {
 	reqstats.PGTracer
@@ -114,6 +136,9 @@ type countingTracer struct {
 
 func (t countingTracer) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	t.q.total.Add(1)
+	t.q.mu.Lock()
+	t.q.sql = append(t.q.sql, d.SQL)
+	t.q.mu.Unlock()
 	n := t.q.inFlight.Add(1)
 	for m := t.q.maxInFlight.Load(); n > m && !t.q.maxInFlight.CompareAndSwap(m, n); m = t.q.maxInFlight.Load() {
 	}

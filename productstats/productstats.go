@@ -1,0 +1,55 @@
+// Package productstats reads the live numbers of one product page — its bestseller rank
+// (leaderboard) and its views (views) — and counts the view, in one Redis pipeline: one
+// round trip for the page, however many packages the numbers come from. It holds no state.
+package productstats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/leaderboard"
+	"github.com/shopcache/shop/views"
+)
+
+// Stats are the live numbers of a product page.
+type Stats struct {
+	Rank  int   // competition rank on the all-time board; 0 when not on it
+	Units int64 // net units sold (the board's score)
+	Views int64 // page views, flushed and pending, this one included
+}
+
+// Reader reads Stats. rdb must be the client the board and the counter use.
+type Reader struct {
+	rdb   redis.UniversalClient
+	board *leaderboard.Board
+	views *views.Counter
+}
+
+// NewReader returns a Reader over board and counter, both on rdb.
+func NewReader(rdb redis.UniversalClient, board *leaderboard.Board, counter *views.Counter) *Reader {
+	return &Reader{rdb: rdb, board: board, views: counter}
+}
+
+// View counts one view of product id and returns its Stats, in one Redis round trip (plus
+// one Postgres query when its flushed view count is not cached). It returns Redis's error
+// when Redis does not answer.
+func (r *Reader) View(ctx context.Context, id int64) (Stats, error) {
+	p := r.rdb.Pipeline()
+	rank := r.board.QueueRank(ctx, p, id)
+	count := r.views.QueueView(ctx, p, id)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Stats{}, fmt.Errorf("productstats: %w", err)
+	}
+	rk, err := rank()
+	if err != nil {
+		return Stats{}, err
+	}
+	n, err := count(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	return Stats{Rank: rk.Rank, Units: rk.Units, Views: n}, nil
+}

@@ -1,0 +1,326 @@
+package views_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/views"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+const products = 20
+
+// newDB returns a database with products 1 to 20 and a trigger, off until enabled, with
+// which Postgres refuses every write to product_views.
+func newDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool := testenv.DB(t)
+	_, err := pool.Exec(context.Background(), `
+		INSERT INTO products (id, sku, name, price, currency, stock)
+			SELECT i, 'SKU' || i, 'Product ' || i, 100, 'GBP', 10 FROM generate_series(1, 20) AS i;
+		CREATE FUNCTION refuse_views() RETURNS trigger LANGUAGE plpgsql
+			AS $$ BEGIN RAISE EXCEPTION 'test: Postgres refuses the flush'; END $$;
+		CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON product_views
+			FOR EACH ROW EXECUTE FUNCTION refuse_views();
+		ALTER TABLE product_views DISABLE TRIGGER refuse;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+func refuse(t testing.TB, pool *pgxpool.Pool, on bool) {
+	t.Helper()
+	sql := `ALTER TABLE product_views DISABLE TRIGGER refuse`
+	if on {
+		sql = `ALTER TABLE product_views ENABLE TRIGGER refuse`
+	}
+	if _, err := pool.Exec(context.Background(), sql); err != nil {
+		t.Error(err)
+	}
+}
+
+// flushed returns the views in Postgres by product.
+func flushed(t testing.TB, pool *pgxpool.Pool) (map[int64]int64, int64) {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT product_id, views FROM product_views`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[int64]int64{}
+	var sum int64
+	for rows.Next() {
+		var id, n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		m[id], sum = n, sum+n
+	}
+	return m, sum
+}
+
+var errKilled = errors.New("test: flusher killed here")
+
+func TestCrashAtEachStepNeitherLosesNorDoubleCounts(t *testing.T) {
+	for _, at := range []views.Step{views.StepClaimed, views.StepCommitted, views.StepCached} {
+		t.Run(strconv.Itoa(int(at)), func(t *testing.T) {
+			pool := newDB(t)
+			rdb, prefix := testenv.Redis(t)
+			ctx := context.Background()
+			c := views.NewCounter(rdb, pool, prefix)
+			for range 7 {
+				if _, err := c.View(ctx, 3); err != nil {
+					t.Fatal(err)
+				}
+			}
+			crashing := views.NewFlusher(c, time.Hour, discard)
+			crashing.SetHook(func(_ context.Context, s views.Step) error {
+				if s == at {
+					return errKilled
+				}
+				return nil
+			})
+			if err := crashing.Flush(ctx); !errors.Is(err, errKilled) {
+				t.Fatalf("Flush = %v, want it killed at step %d", err, at)
+			}
+			if p, _ := c.Pending(ctx); p.Batches != 1 || p.BatchViews != 7 {
+				t.Errorf("Pending after the crash = %+v, want one batch of 7 left in Redis", p)
+			}
+			// A view while no flusher runs: counted at once, shown with the rest.
+			if n, err := c.View(ctx, 3); err != nil || (at == views.StepClaimed && n != 1) {
+				t.Logf("View after the crash = %d, %v", n, err)
+			}
+			restarted := views.NewFlusher(c, time.Hour, discard)
+			if err := restarted.FlushAll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if m, sum := flushed(t, pool); sum != 8 || m[3] != 8 {
+				t.Errorf("Postgres after the restart = %v, want product 3 with 8 views", m)
+			}
+			if p, _ := c.Pending(ctx); p != (views.Pending{}) {
+				t.Errorf("Pending after the restart = %+v, want nothing", p)
+			}
+			if n, err := c.View(ctx, 3); err != nil || n != 9 {
+				t.Errorf("View after the restart = %d, %v; want 9", n, err)
+			}
+		})
+	}
+}
+
+func TestRefusedFlushStaysInRedis(t *testing.T) {
+	pool := newDB(t)
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	c := views.NewCounter(rdb, pool, prefix)
+	for range 5 {
+		c.View(ctx, 1)
+	}
+	// An instance whose pool is closed: Postgres cannot be reached.
+	closed := testenv.Pool(t, pool.Config().ConnString())
+	closed.Close()
+	f := views.NewFlusher(views.NewCounter(rdb, closed, prefix), time.Hour, discard)
+	if err := f.Flush(ctx); err == nil {
+		t.Fatal("Flush through a closed pool = nil, want an error")
+	}
+	st := f.Status(ctx)
+	if st.Errors != 1 || st.LastError == "" || st.Batches != 1 || st.BatchViews != 5 {
+		t.Errorf("Status after the refused flush = %+v, want 1 error and a batch of 5 in Redis", st)
+	}
+	// Postgres itself refusing (a trigger raises): the batch stays, and the same flusher
+	// retries it at its next flush, at once.
+	refuse(t, pool, true)
+	good := views.NewFlusher(c, time.Hour, discard)
+	if err := good.FlushAll(ctx); err == nil {
+		t.Fatal("FlushAll while Postgres refuses = nil, want an error")
+	}
+	refuse(t, pool, false)
+	c.View(ctx, 2)
+	if err := good.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, sum := flushed(t, pool); sum != 6 || m[1] != 5 || m[2] != 1 {
+		t.Errorf("Postgres = %v, want 5 views of 1 and 1 of 2", m)
+	}
+	if st := good.Status(ctx); st.Views != 0 || st.Batches != 0 || st.LastFlush.IsZero() {
+		t.Errorf("Status = %+v, want nothing pending and a last flush", st)
+	}
+}
+
+// TestTenThousandViewsThroughCrashes is the issue's test: 10,000 views across two instances
+// while each instance's flusher is killed at random steps (and at random moments, by
+// cancelling its context) and restarted, and Postgres refuses flushes now and then.
+// Postgres must end with exactly 10,000.
+func TestTenThousandViewsThroughCrashes(t *testing.T) {
+	const total = 10_000
+	pool := newDB(t)
+	ctx := context.Background()
+	rdbA, prefix := testenv.Redis(t)
+	rdbB := redis.NewClient(rdbA.Options())
+	t.Cleanup(func() { rdbB.Close() })
+	poolB := testenv.Pool(t, pool.Config().ConnString())
+	counters := []*views.Counter{views.NewCounter(rdbA, pool, prefix), views.NewCounter(rdbB, poolB, prefix)}
+
+	var want [products + 1]atomic.Int64
+	var viewed atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := w; i < total; i += 4 {
+				id := int64(1 + r.IntN(products))
+				if _, err := counters[i%2].View(ctx, id); err != nil {
+					t.Error(err)
+					return
+				}
+				want[id].Add(1)
+				viewed.Add(1)
+			}
+		})
+	}
+
+	done := make(chan struct{})
+	var kills, cancels, flushes atomic.Int64
+	var flushers sync.WaitGroup
+	for i, c := range counters {
+		flushers.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(i), 2))
+			for {
+				// A new process: recover what any process left, then flush until killed.
+				f := views.NewFlusher(c, time.Hour, discard)
+				f.SetHook(func(_ context.Context, s views.Step) error {
+					if r.IntN(8) == 0 {
+						kills.Add(1)
+						return errKilled
+					}
+					return nil
+				})
+				first := true
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					fctx, cancel := context.WithCancel(ctx)
+					if r.IntN(6) == 0 { // killed at a random moment, mid-command
+						time.AfterFunc(time.Duration(r.IntN(3000))*time.Microsecond, cancel)
+						cancels.Add(1)
+					}
+					var err error
+					if first {
+						err = f.FlushAll(fctx)
+						first = false
+					} else {
+						err = f.Flush(fctx)
+					}
+					interrupted := fctx.Err() != nil
+					cancel()
+					flushes.Add(1)
+					if errors.Is(err, errKilled) || interrupted {
+						break // the process died: start a new one
+					}
+					time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond)
+				}
+			}
+		})
+	}
+	// Postgres refuses flushes for a few spells.
+	for range 5 {
+		time.Sleep(40 * time.Millisecond)
+		refuse(t, pool, true)
+		time.Sleep(20 * time.Millisecond)
+		refuse(t, pool, false)
+	}
+	wg.Wait()
+	close(done)
+	flushers.Wait()
+	if viewed.Load() != total {
+		t.Fatalf("only %d views recorded", viewed.Load())
+	}
+
+	// Both instances shut down gracefully: a last flush each (a new process first recovers
+	// what the killed ones left).
+	for _, c := range counters {
+		if err := views.NewFlusher(c, time.Hour, discard).FlushAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, sum := flushed(t, pool)
+	if sum != total {
+		t.Errorf("Postgres holds %d views, want exactly %d", sum, total)
+	}
+	for id := int64(1); id <= products; id++ {
+		if m[id] != want[id].Load() {
+			t.Errorf("product %d: %d views in Postgres, want %d", id, m[id], want[id].Load())
+		}
+	}
+	if p, _ := counters[0].Pending(ctx); p != (views.Pending{}) {
+		t.Errorf("Pending at the end = %+v, want nothing", p)
+	}
+	var batches int
+	pool.QueryRow(ctx, `SELECT count(*) FROM view_batches`).Scan(&batches)
+	t.Logf("%d flushes, %d killed at a step, %d cancelled mid-way, %d batches applied", flushes.Load(), kills.Load(), cancels.Load(), batches)
+	if kills.Load() < 10 || cancels.Load() < 10 {
+		t.Errorf("too few interruptions (%d kills, %d cancels) to mean anything", kills.Load(), cancels.Load())
+	}
+}
+
+func TestGracefulShutdownFlushesEverything(t *testing.T) {
+	pool := newDB(t)
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	c := views.NewCounter(rdb, pool, prefix)
+	f := views.NewFlusher(c, time.Hour, discard) // no periodic flush before Stop
+	f.Start()
+	for i := range 500 {
+		if _, err := c.View(ctx, int64(1+i%products)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, sum := flushed(t, pool); sum != 0 {
+		t.Fatalf("Postgres holds %d views before shutdown, want 0 (written behind)", sum)
+	}
+	if err := f.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, sum := flushed(t, pool); sum != 500 {
+		t.Errorf("Postgres after Stop holds %d views, want 500", sum)
+	}
+	st := f.Status(ctx)
+	if st.Views != 0 || st.LastBatchViews != 500 || st.LastBatchProducts != products || st.Flushes != 1 {
+		t.Errorf("Status after Stop = %+v, want the one batch of 500 and nothing pending", st)
+	}
+}
+
+func TestPeriodicFlush(t *testing.T) {
+	pool := newDB(t)
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	c := views.NewCounter(rdb, pool, prefix)
+	f := views.NewFlusher(c, 20*time.Millisecond, discard)
+	f.Start()
+	defer f.Stop(ctx)
+	c.View(ctx, 4)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, sum := flushed(t, pool); sum == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("a view was not flushed by the periodic flusher within 5 s")
+}
