@@ -243,6 +243,13 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%s=%q: error shows the secret: %v", tt.name, tt.value, err)
 		}
 	}
+	// TTLs take durations or bare seconds, as the article's table gives them.
+	cfg, err = loadConfig(envFrom(map[string]string{"SHOP_TTL_PRODUCT": "120", "SHOP_TTL_PROFILE": "2h", "SHOP_DB_LATENCY": "50ms", "SHOP_CACHE": "off"}))
+	if err != nil || cfg.TTL.Product.Base != 2*time.Minute || cfg.TTL.Profile.Base != 2*time.Hour ||
+		cfg.TTL.List.Base != 300*time.Second || cfg.DBLatency != 50*time.Millisecond || cfg.CacheEnabled {
+		t.Errorf("TTL and cache settings = %+v, %v", cfg, err)
+	}
+
 	// The ElastiCache secret of the bundled Terraform becomes a TLS URL with the AUTH token.
 	cfg, err = loadConfig(envFrom(map[string]string{
 		"SHOP_ELASTICACHE_SECRET": `{"host":"master.shop.abc.euw1.cache.amazonaws.com","port":6379,"auth":"tok/en@x","reader":"replica.shop"}`,
