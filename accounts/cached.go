@@ -19,7 +19,7 @@ type Cached struct {
 // NewCached returns store with its profiles cached in c for policy.Profile.
 func NewCached(store *Store, c *cache.Cache, policy cache.Policy, log *slog.Logger) *Cached {
 	return &Cached{Store: store, log: log, profiles: cache.NewAside[User](c, "profile", cache.AsideOptions{
-		TTL: policy.Profile, NegativeTTL: policy.Negative, NotFound: ErrNotFound,
+		TTL: policy.Profile, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"user:"},
 	})}
 }
 

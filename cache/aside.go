@@ -39,6 +39,12 @@ type AsideOptions struct {
 	// AfterLoad, when set, runs after a load and before the fill: a test hook that makes
 	// races deterministic.
 	AfterLoad func(key string)
+
+	// L1 puts a near cache in front of Redis for this cache's keys; zero Size for none.
+	L1 L1Options
+	// KeyPrefixes are the prefixes of this cache's keys ("product:"), by which expirations
+	// seen through keyspace notifications are counted.
+	KeyPrefixes []string
 }
 
 // Aside is a cache-aside (lazy loading) cache of values of type T, stored as JSON with their
@@ -49,6 +55,7 @@ type Aside[T any] struct {
 	o     AsideOptions
 	stats *Stats
 	group *singleflight.Group
+	near  *near[T] // nil without an L1
 }
 
 // NewAside returns the cache-aside cache called name ("product", "profile", "list") on c.
@@ -59,7 +66,14 @@ func NewAside[T any](c *Cache, name string, o AsideOptions) *Aside[T] {
 	if o.LeaseWait <= 0 {
 		o.LeaseWait = c.leaseWait
 	}
-	return &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group)}
+	a := &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group)}
+	if o.L1.Size > 0 {
+		a.near = newNear[T](name, o.L1)
+		c.register(a.near, a.stats, o.KeyPrefixes)
+	} else {
+		c.register(nil, a.stats, o.KeyPrefixes)
+	}
+	return a
 }
 
 // WithTTL returns the same cache — same name, counters and keys — writing with ttl: for
@@ -109,6 +123,11 @@ func (a *Aside[T]) Get(ctx context.Context, key string, load Loader[T]) (T, erro
 
 func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Result, time.Duration, error) {
 	var zero T
+	if a.near != nil {
+		if v, ttl, ok := a.near.get(key); ok {
+			return v, HitL1, ttl, nil
+		}
+	}
 	e, ttl, err := a.read(ctx, key)
 	switch {
 	case err == nil && e.negative:
@@ -116,6 +135,7 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 	case err == nil:
 		var v T
 		if jerr := json.Unmarshal([]byte(e.payload), &v); jerr == nil {
+			a.keepNear(key, v, e.version)
 			return v, HitRedis, ttl, nil
 		}
 		// An entry this code cannot read (an older shape): load and refill over it.
@@ -150,6 +170,13 @@ func (a *Aside[T]) read(ctx context.Context, key string) (entry, time.Duration, 
 		return entry{}, 0, redis.Nil
 	}
 	return e, max(pttl.Val(), 0), nil
+}
+
+// keepNear puts a value read from Redis or loaded into the near cache, if there is one.
+func (a *Aside[T]) keepNear(key string, v T, version int64) {
+	if a.near != nil {
+		a.near.put(key, v, version)
+	}
 }
 
 func (a *Aside[T]) countError(err error) {
@@ -240,7 +267,9 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 	if err != nil {
 		return zero, fmt.Errorf("cache: encode %s: %w", key, err)
 	}
-	a.fill(ctx, key, token, encode(version, payload), a.o.TTL.Next(), version)
+	if a.fill(ctx, key, token, encode(version, payload), a.o.TTL.Next(), version) {
+		a.keepNear(key, v, version)
+	}
 	return v, nil
 }
 
@@ -266,6 +295,7 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 			return v, a.o.NotFound, true
 		}
 		if json.Unmarshal([]byte(e.payload), &v) == nil {
+			a.keepNear(key, v, e.version)
 			return v, nil, true
 		}
 		return v, nil, false
@@ -274,8 +304,9 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 }
 
 // fill stores an encoded value if this loader still holds the lease and nothing newer is
-// stored (fillScript). A refused fill means a writer got there first: its state stands.
-func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.Duration, version int64) {
+// stored (fillScript), and reports whether it did. A refused fill means a writer got there
+// first: its state stands.
+func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.Duration, version int64) bool {
 	var stored int64
 	err := a.c.Do(ctx, func(ctx context.Context) error {
 		var err error
@@ -287,6 +318,7 @@ func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.
 	if err == nil && stored == 0 {
 		a.stats.fillsRefused.Add(1)
 	}
+	return err == nil && stored == 1
 }
 
 // Set is the write-through: it stores v, at version, after the caller's transaction
@@ -295,18 +327,25 @@ func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.
 // (the next read loads from the database); it returns an error only if that fails too, and
 // then the old value lives at most its TTL.
 func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) error {
+	at := time.Now()
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("cache: encode %s: %w", key, err)
 	}
+	// Every instance drops its older near copy (this one's own message comes back to it too).
+	defer a.c.publish(ctx, key, version, at)
 	err = a.c.Do(ctx, func(ctx context.Context) error {
 		return setScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
 			encode(version, payload), a.o.TTL.Next().Milliseconds(), version).Err()
 	})
 	if err == nil {
+		a.keepNear(key, v, version)
 		return nil
 	}
 	a.countError(err)
+	if a.near != nil {
+		a.near.evict(key, version)
+	}
 	// A plain DEL, not a script: a server out of memory refuses every script that may
 	// write, but still deletes.
 	derr := a.c.Do(ctx, func(ctx context.Context) error {
@@ -320,16 +359,12 @@ func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) erro
 }
 
 // Invalidate is the delete-on-write: it deletes key unless it already holds version or
-// newer (version 0 deletes whatever is there), and takes away any reader's lease.
+// newer (version 0 deletes whatever is there), takes away any reader's lease, and tells
+// every instance to drop its near copy.
 func (a *Aside[T]) Invalidate(ctx context.Context, key string, version int64) error {
-	err := a.c.Do(ctx, func(ctx context.Context) error {
-		return invalidateScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)}, version).Err()
-	})
-	a.countError(err)
-	if err != nil {
-		return fmt.Errorf("cache: invalidate %s: %w", key, err)
-	}
-	return nil
+	err := a.c.Invalidate(ctx, key, version, time.Now())
+	a.countError(errors.Unwrap(err))
+	return err
 }
 
 func newToken() string {

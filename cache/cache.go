@@ -28,20 +28,29 @@ type Options struct {
 	LeaseWait       time.Duration // default for AsideOptions.LeaseWait: 200 ms
 	Observer        Observer      // optional
 	Logger          *slog.Logger  // optional; breaker state changes are logged
+	Instance        string        // names this process in invalidation messages
+	// OnLag, when set, is given each invalidation's lag from commit to eviction here.
+	OnLag func(time.Duration)
 }
 
 // Cache is the Redis side that every strategy shares: the client, the key prefix, the
 // per-call timeout, the circuit breaker, and the counters of each named cache.
 type Cache struct {
-	rdb       redis.UniversalClient
-	prefix    string
-	timeout   time.Duration
-	leaseWait time.Duration
-	breaker   *gobreaker.CircuitBreaker[struct{}]
-	observer  Observer
+	rdb        redis.UniversalClient
+	prefix     string
+	timeout    time.Duration
+	leaseWait  time.Duration
+	breaker    *gobreaker.CircuitBreaker[struct{}]
+	observer   Observer
+	log        *slog.Logger
+	instance   string
+	lags       lagWindow
+	subscribed chan struct{}
 
-	mu    sync.Mutex
-	stats map[string]*Stats
+	mu       sync.Mutex
+	stats    map[string]*Stats
+	nears    []nearCache
+	byPrefix []prefixStats
 }
 
 // New returns a Cache over rdb.
@@ -58,7 +67,11 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 	if o.LeaseWait <= 0 {
 		o.LeaseWait = 200 * time.Millisecond
 	}
-	c := &Cache{rdb: rdb, prefix: o.Prefix, timeout: o.CallTimeout, leaseWait: o.LeaseWait, observer: o.Observer, stats: map[string]*Stats{}}
+	c := &Cache{
+		rdb: rdb, prefix: o.Prefix, timeout: o.CallTimeout, leaseWait: o.LeaseWait, observer: o.Observer,
+		log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
+		subscribed: make(chan struct{}),
+	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1,

@@ -22,39 +22,50 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	if len(keys) == 0 {
 		return values, found, nil
 	}
-	result := HitRedis
+	result := HitL1
 	defer func() {
 		a.c.observe(ctx, a.name, fmt.Sprintf("%s ×%d", a.name, len(keys)), result, 0)
 	}()
 
-	var gets []*redis.StringCmd
+	// The near cache first; Redis for the rest.
+	var remote []int
+	for i, k := range keys {
+		if a.near != nil {
+			if v, _, ok := a.near.get(k); ok {
+				values[i], found[i] = v, true
+				a.stats.count(HitL1)
+				continue
+			}
+		}
+		remote = append(remote, i)
+	}
+	if len(remote) == 0 {
+		return values, found, nil
+	}
+	result = HitRedis
+
+	gets := make(map[int]*redis.StringCmd, len(remote))
 	rerr := a.c.Do(ctx, func(ctx context.Context) error {
-		cmds, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.Get(ctx, a.c.Key(k))
+		_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range remote {
+				gets[i] = p.Get(ctx, a.c.Key(keys[i]))
 			}
 			return nil
 		})
-		gets = gets[:0]
-		for _, c := range cmds {
-			gets = append(gets, c.(*redis.StringCmd))
-		}
 		if errors.Is(err, redis.Nil) {
 			return nil // some keys missing: not a failure
 		}
 		return err
 	})
 	if rerr != nil {
-		// Redis away: load everything, fill nothing.
+		// Redis away: load the rest, fill nothing.
 		a.countError(rerr)
 		result = Bypass
-		all := make([]int, len(keys))
-		for i := range keys {
-			all[i] = i
+		for range remote {
 			a.stats.count(Bypass)
 		}
 		a.stats.loads.Add(1)
-		loaded, err := load(ctx, all)
+		loaded, err := load(ctx, remote)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -65,7 +76,8 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	}
 
 	var missing []int
-	for i, g := range gets {
+	for _, i := range remote {
+		g := gets[i]
 		e, err := decodeEntry(g.Val())
 		if g.Err() != nil || err != nil {
 			missing = append(missing, i)
@@ -80,6 +92,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 			continue
 		}
 		found[i] = true
+		a.keepNear(keys[i], values[i], e.version)
 	}
 	if len(missing) == 0 {
 		return values, found, nil
@@ -142,6 +155,9 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	a.countError(ferr)
 	for i, v := range loaded {
 		values[i], found[i] = v.Value, true
+		if ferr == nil && lerr == nil {
+			a.keepNear(keys[i], v.Value, v.Version)
+		}
 	}
 	return values, found, nil
 }

@@ -31,16 +31,21 @@ type Cached struct {
 	log        *slog.Logger
 }
 
-// NewCached returns the cached catalog over store, with the TTLs of policy.
-func NewCached(store *Store, c *cache.Cache, policy cache.Policy, log *slog.Logger) *Cached {
-	lists := cache.NewAside[idList](c, "list", cache.AsideOptions{TTL: policy.List, NegativeTTL: policy.Negative, NotFound: ErrNotFound})
+// NewCached returns the cached catalog over store, with the TTLs of policy, and a near
+// cache (l1) in front of Redis for product pages and the home page's lists.
+func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, log *slog.Logger) *Cached {
 	return &Cached{
 		store: store,
 		pages: cache.NewAside[ProductPage](c, "product", cache.AsideOptions{
 			TTL: policy.Product, NegativeTTL: policy.Negative, NotFound: ErrNotFound,
+			L1: l1, KeyPrefixes: []string{"product:"},
 		}),
-		lists:      lists,
-		home:       lists.WithTTL(policy.Home),
+		lists: cache.NewAside[idList](c, "list", cache.AsideOptions{
+			TTL: policy.List, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"list:"},
+		}),
+		home: cache.NewAside[idList](c, "list", cache.AsideOptions{
+			TTL: policy.Home, L1: l1, KeyPrefixes: []string{"home:"},
+		}),
 		categories: cache.NewAside[[]string](c, "list", cache.AsideOptions{TTL: policy.List}),
 		log:        log,
 	}

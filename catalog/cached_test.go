@@ -20,7 +20,7 @@ func newCached(t *testing.T, rdb *redis.Client, prefix string) (*catalog.Store, 
 	t.Helper()
 	store := catalog.NewStore(testenv.SeededDB(t))
 	c := cache.New(rdb, cache.Options{Prefix: prefix, CallTimeout: 3 * time.Second})
-	return store, catalog.NewCached(store, c, cache.DefaultPolicy(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return store, catalog.NewCached(store, c, cache.DefaultPolicy(), cache.L1Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func TestWriteThroughAfterCommitOnly(t *testing.T) {
@@ -92,12 +92,12 @@ func TestWriteThroughFailureDeletes(t *testing.T) {
 
 	store := catalog.NewStore(testenv.SeededDB(t))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	warm := catalog.NewCached(store, cache.New(admin, cache.Options{}), cache.DefaultPolicy(), logger)
+	warm := catalog.NewCached(store, cache.New(admin, cache.Options{}), cache.DefaultPolicy(), cache.L1Options{}, logger)
 	before, err := warm.FindProduct(ctx, 1) // product:1 now holds the current version
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached := catalog.NewCached(store, cache.New(limited, cache.Options{}), cache.DefaultPolicy(), logger)
+	cached := catalog.NewCached(store, cache.New(limited, cache.Options{}), cache.DefaultPolicy(), cache.L1Options{}, logger)
 	p, err := cached.UpdateProduct(ctx, 1, catalog.ProductUpdate{Name: "REFUSED HEART", Price: 100, Stock: 3, Version: before.Version})
 	if err != nil {
 		t.Fatalf("update while the cache refuses the write = %v, want success", err)

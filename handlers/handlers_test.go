@@ -77,7 +77,7 @@ func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisUR
 	// about the protocol, not about timeouts.
 	c := cache.New(rdb, cache.Options{Prefix: prefix, Observer: reqstats.ObserveCache,
 		CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
-	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), logger)
+	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), cache.L1Options{}, logger)
 	board := leaderboard.New(boardRdb, pool, prefix, logger)
 	live := leaderboard.NewLive(board, handlers.BestsellerCount)
 	counter := views.NewCounter(boardRdb, pool, prefix)

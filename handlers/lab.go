@@ -10,7 +10,9 @@ import (
 type labPage struct {
 	Lab
 	Caches      []cache.StatsSnapshot
-	WriteBehind *views.Status // nil without a flusher
+	Lag         *cache.LagStats // nil without a cache
+	Near        int             // entries in the near caches
+	WriteBehind *views.Status   // nil without a flusher
 }
 
 // handleLab shows this instance's cache counters and write-behind state; the page reloads
@@ -18,6 +20,13 @@ type labPage struct {
 func (s *Server) handleLab(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	page := labPage{Lab: s.lab, Caches: s.lab.CacheStats()}
+	if s.lab.Lags != nil {
+		lag := s.lab.Lags()
+		page.Lag = &lag
+	}
+	if s.lab.NearSize != nil {
+		page.Near = s.lab.NearSize()
+	}
 	if s.lab.WriteBehind != nil {
 		st := s.lab.WriteBehind(r.Context())
 		page.WriteBehind = &st

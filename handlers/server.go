@@ -92,6 +92,9 @@ type Lab struct {
 	DBLatency  time.Duration // SHOP_DB_LATENCY, 0 when off
 	CacheOff   bool          // SHOP_CACHE=off
 	CacheStats func() []cache.StatsSnapshot
+	Lags       func() cache.LagStats // invalidation lag; nil without a cache
+	NearSize   func() int            // entries in the near caches; nil without a cache
+	L1         cache.L1Options
 	// WriteBehind reports the views flusher's state (pending counts, last flush); nil for none.
 	WriteBehind func(context.Context) views.Status
 }

@@ -17,6 +17,9 @@ type Metrics struct {
 	registry *prometheus.Registry
 	// DBQueries counts Postgres statements (shop_db_queries_total).
 	DBQueries prometheus.Counter
+	// InvalidationLag is the time from a change's commit to its eviction from this
+	// instance's near cache (shop_cache_invalidation_lag_seconds).
+	InvalidationLag prometheus.Histogram
 }
 
 // New returns the metrics of a process whose caches' counters cacheStats returns.
@@ -27,8 +30,13 @@ func New(cacheStats func() []cache.StatsSnapshot) *Metrics {
 			Name: "shop_db_queries_total",
 			Help: "Postgres statements sent by the shop (a batch counts as one).",
 		}),
+		InvalidationLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "shop_cache_invalidation_lag_seconds",
+			Help:    "Time from a cached row's change committing to its eviction from this instance's near cache.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
-	m.registry.MustRegister(m.DBQueries, cacheCollector{cacheStats},
+	m.registry.MustRegister(m.DBQueries, m.InvalidationLag, cacheCollector{cacheStats},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -42,11 +42,12 @@ type config struct {
 	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
 	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
 
-	CacheEnabled            bool          // SHOP_CACHE: on (default) or off, to compare
-	DBLatency               time.Duration // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
-	TTL                     cache.Policy  // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
-	ViewsFlushInterval      time.Duration // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
-	LeaderboardRepairPeriod time.Duration // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
+	CacheEnabled            bool            // SHOP_CACHE: on (default) or off, to compare
+	DBLatency               time.Duration   // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
+	TTL                     cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
+	L1                      cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
+	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
@@ -194,6 +195,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.DBLatency = d
 	}
+	if v := getenv("SHOP_L1_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10_000_000 {
+			bad("SHOP_L1_SIZE", "a number of entries from 0 (off) to 10000000", v, nil)
+		}
+		cfg.L1.Size = n
+	}
+	if v := getenv("SHOP_L1_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 10*time.Millisecond || d > time.Hour {
+			bad("SHOP_L1_TTL", "a duration from 10ms to 1h, such as 5s", v, nil)
+		}
+		cfg.L1.TTL = d
+	}
 	for name, ttl := range map[string]*cache.TTL{
 		"SHOP_TTL_PRODUCT": &cfg.TTL.Product, "SHOP_TTL_PROFILE": &cfg.TTL.Profile, "SHOP_TTL_LIST": &cfg.TTL.List,
 		"SHOP_TTL_HOME": &cfg.TTL.Home, "SHOP_TTL_REALTIME": &cfg.TTL.Realtime, "SHOP_TTL_NEGATIVE": &cfg.TTL.Negative,
@@ -233,6 +248,8 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("session_secure", c.SessionSecure),
 		slog.String("admin_email", c.AdminEmail),
 		slog.Bool("cache", c.CacheEnabled),
+		slog.Int("l1_size", c.L1.Size),
+		slog.Duration("l1_ttl", c.L1.TTL),
 		slog.Duration("db_latency", c.DBLatency),
 		slog.Group("ttl", "product", c.TTL.Product.Base, "profile", c.TTL.Profile.Base, "list", c.TTL.List.Base,
 			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),

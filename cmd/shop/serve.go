@@ -21,6 +21,7 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/dataset"
 	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/invalidation"
 	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
@@ -101,13 +102,20 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		Metrics: m.Handler(),
 	}
 	ensureAdmin := users.EnsureAdmin
+	var theCache *cache.Cache
 	if cfg.CacheEnabled {
-		c := cache.New(rdb, cache.Options{Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger})
-		cachedUsers := accounts.NewCached(users, c, cfg.TTL, logger)
-		opts.Catalog = catalog.NewCached(products, c, cfg.TTL, logger)
+		theCache = cache.New(rdb, cache.Options{
+			Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: instanceName(),
+			OnLag: func(d time.Duration) { m.InvalidationLag.Observe(d.Seconds()) },
+		})
+		cachedUsers := accounts.NewCached(users, theCache, cfg.TTL, logger)
+		opts.Catalog = catalog.NewCached(products, theCache, cfg.TTL, cfg.L1, logger)
 		opts.Accounts = cachedUsers
-		opts.Lab.CacheStats = c.Stats
-		caches = c.Stats
+		opts.Lab.CacheStats = theCache.Stats
+		opts.Lab.Lags = theCache.Lags
+		opts.Lab.NearSize = theCache.NearSize
+		opts.Lab.L1 = cfg.L1
+		caches = theCache.Stats
 		ensureAdmin = cachedUsers.EnsureAdmin
 	}
 	if cfg.AdminEmail != "" {
@@ -144,6 +152,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { live.Run(background) })
 	workers.Go(func() { board.RunRepair(background, cfg.LeaderboardRepairPeriod) })
+	if theCache != nil {
+		// Invalidations: pub/sub between instances, and Postgres notifications for changes
+		// made anywhere; expirations are counted when the server reports them.
+		workers.Go(func() { theCache.RunInvalidations(background) })
+		workers.Go(func() { theCache.RunExpirations(background, redisSettings.DB) })
+		listener := invalidation.NewListener(pool.Config().ConnConfig.Copy(), theCache.Invalidate, logger)
+		workers.Go(func() { listener.Run(background) })
+	}
 	handler := handlers.NewServer(opts)
 	err = listenAndServe(ctx, cfg, logger, handler, live.Close)
 

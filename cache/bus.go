@@ -1,0 +1,262 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// InvalidationChannel is the pub/sub channel (after the key prefix) on which every write
+// announces the key it changed and the key's new version.
+const InvalidationChannel = "cache:invalidations"
+
+// invalidation is one message on InvalidationChannel.
+type invalidation struct {
+	Key     string `json:"key"`     // without the prefix, e.g. "product:42"
+	Version int64  `json:"version"` // the row's version after the change; 0: whatever is cached
+	At      int64  `json:"at"`      // when the change committed, Unix microseconds
+	From    string `json:"from"`    // the instance that published it
+}
+
+// register adds a cache's near cache (nil for none), counters and key prefixes to the
+// ones that invalidations and expirations reach.
+func (c *Cache) register(n nearCache, s *Stats, prefixes []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n != nil {
+		c.nears = append(c.nears, n)
+	}
+	for _, p := range prefixes {
+		c.byPrefix = append(c.byPrefix, prefixStats{p, s})
+	}
+}
+
+type prefixStats struct {
+	prefix string
+	stats  *Stats
+}
+
+func (c *Cache) nearCaches() []nearCache {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.nears)
+}
+
+// flushNear empties every near cache: after a gap in the subscription, any of them may hold
+// a value whose invalidation was lost.
+func (c *Cache) flushNear() {
+	for _, n := range c.nearCaches() {
+		n.flush()
+	}
+}
+
+// NearSize returns the number of entries each near cache holds, tombstones included.
+func (c *Cache) NearSize() int {
+	total := 0
+	for _, n := range c.nearCaches() {
+		total += n.size()
+	}
+	return total
+}
+
+// Invalidate deletes key from Redis unless it already holds version or newer (version 0:
+// whatever it holds), drops the key's lease, evicts it from this process's near caches, and
+// publishes the invalidation so every instance evicts it too. at is when the change
+// committed, for the lag metric. The event-driven path (a Postgres notification) calls it
+// directly; the caches call it for delete-on-write.
+func (c *Cache) Invalidate(ctx context.Context, key string, version int64, at time.Time) error {
+	for _, n := range c.nearCaches() {
+		n.evict(key, version)
+	}
+	defer c.publish(ctx, key, version, at)
+	err := c.Do(ctx, func(ctx context.Context) error {
+		return invalidateScript.Run(ctx, c.rdb, []string{c.Key(key), c.leaseKey(key)}, version).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("cache: invalidate %s: %w", key, err)
+	}
+	return nil
+}
+
+// publish announces that key changed to version at at. A failure is logged: the other
+// instances' near copies then live out their (short) TTL.
+func (c *Cache) publish(ctx context.Context, key string, version int64, at time.Time) {
+	msg, _ := json.Marshal(invalidation{Key: key, Version: version, At: at.UnixMicro(), From: c.instance})
+	err := c.Do(ctx, func(ctx context.Context) error {
+		return c.rdb.Publish(ctx, c.prefix+InvalidationChannel, msg).Err()
+	})
+	if err != nil && c.log != nil {
+		c.log.Warn("cache: invalidation not published; other instances' near copies live out their TTL", "key", key, "err", err)
+	}
+}
+
+// receive applies one invalidation to this process's near caches and records its lag.
+func (c *Cache) receive(payload string) {
+	var m invalidation
+	if err := json.Unmarshal([]byte(payload), &m); err != nil || m.Key == "" {
+		if c.log != nil {
+			c.log.Warn("cache: unreadable invalidation, flushing the near caches", "payload", payload)
+		}
+		c.flushNear()
+		return
+	}
+	for _, n := range c.nearCaches() {
+		n.evict(m.Key, m.Version)
+	}
+	if m.At > 0 {
+		c.lags.observe(time.Since(time.UnixMicro(m.At)))
+	}
+}
+
+// RunInvalidations subscribes to InvalidationChannel and applies every message to the near
+// caches until ctx ends. go-redis reconnects a subscription that breaks and subscribes
+// again; every (re)subscription, and every error, flushes the near caches whole, because
+// messages published while the connection was down are lost (go-redis #1070, redis #11767).
+// Messages are read one at a time with Receive, not through go-redis's buffered channel, so
+// none is dropped: a subscriber that falls too far behind is disconnected by Redis
+// (client-output-buffer-limit pubsub) and flushes on reconnecting.
+func (c *Cache) RunInvalidations(ctx context.Context) {
+	var once sync.Once
+	c.subscribe(ctx, []string{c.prefix + InvalidationChannel}, func(m *redis.Message) { c.receive(m.Payload) }, func() {
+		c.flushNear()
+		once.Do(func() { close(c.subscribed) })
+	})
+}
+
+// Subscribed is closed once RunInvalidations has first subscribed.
+func (c *Cache) Subscribed() <-chan struct{} { return c.subscribed }
+
+// subscribe runs a subscription loop: onMessage for each message, onGap at each
+// (re)subscription and error. It pings a silent connection so that a dead one is noticed.
+func (c *Cache) subscribe(ctx context.Context, channels []string, onMessage func(*redis.Message), onGap func()) {
+	ps := c.rdb.Subscribe(ctx, channels...)
+	stop := context.AfterFunc(ctx, func() { ps.Close() })
+	defer stop()
+	defer ps.Close()
+	pause := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		msg, err := ps.ReceiveTimeout(ctx, 10*time.Second)
+		var netErr net.Error
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			onGap()
+			pause = 50 * time.Millisecond
+			continue
+		case *redis.Message:
+			onMessage(m)
+			continue
+		case *redis.Pong:
+			continue
+		}
+		switch {
+		case err == nil:
+		case errors.As(err, &netErr) && netErr.Timeout():
+			_ = ps.Ping(ctx) // quiet: check the connection is alive
+		case ctx.Err() != nil:
+			return
+		default:
+			onGap()
+			if c.log != nil {
+				c.log.Warn("cache: subscription broken; near caches flushed, reconnecting", "channels", channels, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 2*time.Second)
+		}
+	}
+}
+
+// RunExpirations counts key expirations per cache through keyspace notifications
+// (__keyevent@db__:expired) until ctx ends. The server must have notify-keyspace-events
+// with E and x (the bundled Terraform's parameter group sets "Ex"); when it says it has not,
+// this logs so once and returns. Where CONFIG is not allowed (ElastiCache), it subscribes
+// anyway.
+func (c *Cache) RunExpirations(ctx context.Context, db int) {
+	cfg, err := c.rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
+	if err == nil {
+		flags := cfg["notify-keyspace-events"]
+		if !strings.Contains(flags, "E") || !strings.ContainsAny(flags, "xA") {
+			if c.log != nil {
+				c.log.Info("cache: keyspace notifications are off on this Redis (notify-keyspace-events lacks Ex); "+
+					"expirations will not be counted", "notify-keyspace-events", flags)
+			}
+			return
+		}
+	}
+	channel := fmt.Sprintf("__keyevent@%d__:expired", db)
+	c.subscribe(ctx, []string{channel}, func(m *redis.Message) { c.countExpired(m.Payload) }, func() {})
+}
+
+func (c *Cache) countExpired(fullKey string) {
+	key, ok := strings.CutPrefix(fullKey, c.prefix)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ps := range c.byPrefix {
+		if strings.HasPrefix(key, ps.prefix) {
+			ps.stats.expired.Add(1)
+			return
+		}
+	}
+}
+
+// lagWindow keeps the most recent invalidation lags, for percentiles on /lab, and hands
+// each to onLag (the Prometheus histogram).
+type lagWindow struct {
+	mu     sync.Mutex
+	recent []time.Duration // a ring of at most lagWindowSize
+	next   int
+	count  int64
+	onLag  func(time.Duration)
+}
+
+const lagWindowSize = 1000
+
+func (w *lagWindow) observe(d time.Duration) {
+	if w.onLag != nil {
+		w.onLag(d)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.count++
+	if len(w.recent) < lagWindowSize {
+		w.recent = append(w.recent, d)
+		return
+	}
+	w.recent[w.next] = d
+	w.next = (w.next + 1) % lagWindowSize
+}
+
+// LagStats summarises the invalidation lags this process saw: from a change's commit to its
+// eviction here.
+type LagStats struct {
+	Count    int64         // messages received since start
+	P50, P99 time.Duration // over the most recent 1,000
+}
+
+// Lags returns the invalidation lags seen so far.
+func (c *Cache) Lags() LagStats {
+	c.lags.mu.Lock()
+	recent := slices.Clone(c.lags.recent)
+	count := c.lags.count
+	c.lags.mu.Unlock()
+	if len(recent) == 0 {
+		return LagStats{}
+	}
+	slices.Sort(recent)
+	at := func(q float64) time.Duration { return recent[int(q*float64(len(recent)-1))] }
+	return LagStats{Count: count, P50: at(0.50), P99: at(0.99)}
+}

@@ -1,0 +1,86 @@
+package cache
+
+import (
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// L1Options size a near cache: at most Size entries, each kept at most TTL after it was
+// written. A zero Size turns the near cache off.
+type L1Options struct {
+	Size int
+	TTL  time.Duration
+}
+
+// nearEntry is a value in the near cache with its version; gone marks an invalidation seen
+// for a key (a tombstone), so that a slower read of an older value cannot be put back.
+type nearEntry[T any] struct {
+	value   T
+	version int64
+	gone    bool
+}
+
+// near is the in-process near cache (L1) of one Aside: bounded, short-lived, versioned.
+type near[T any] struct {
+	name string
+	c    *otter.Cache[string, nearEntry[T]]
+}
+
+func newNear[T any](name string, o L1Options) *near[T] {
+	return &near[T]{name: name, c: otter.Must(&otter.Options[string, nearEntry[T]]{
+		MaximumSize:      o.Size,
+		ExpiryCalculator: otter.ExpiryWriting[string, nearEntry[T]](o.TTL),
+	})}
+}
+
+// get returns the value of key and how long it has left, if the near cache holds it.
+func (n *near[T]) get(key string) (T, time.Duration, bool) {
+	e, ok := n.c.GetEntry(key)
+	if !ok || e.Value.gone {
+		var zero T
+		return zero, 0, false
+	}
+	return e.Value.value, e.ExpiresAfter(), true
+}
+
+// put stores v at version unless the near cache has seen that version or a newer one (as
+// a value or as an invalidation).
+func (n *near[T]) put(key string, v T, version int64) {
+	n.c.Compute(key, func(old nearEntry[T], found bool) (nearEntry[T], otter.ComputeOp) {
+		if found && (old.version > version || old.version == version && !old.gone) {
+			return old, otter.CancelOp
+		}
+		return nearEntry[T]{value: v, version: version}, otter.WriteOp
+	})
+}
+
+// evict drops key unless the near cache already holds version or newer, and remembers the
+// invalidation until the entry expires. Version 0 drops whatever is there.
+func (n *near[T]) evict(key string, version int64) {
+	if version == 0 {
+		n.c.Invalidate(key)
+		return
+	}
+	n.c.Compute(key, func(old nearEntry[T], found bool) (nearEntry[T], otter.ComputeOp) {
+		if found && old.version >= version {
+			return old, otter.CancelOp
+		}
+		return nearEntry[T]{version: version, gone: true}, otter.WriteOp
+	})
+}
+
+func (n *near[T]) flush() { n.c.InvalidateAll() }
+
+// size is the number of entries held, tombstones included.
+func (n *near[T]) size() int {
+	n.c.CleanUp()
+	return n.c.EstimatedSize()
+}
+
+// nearCache is what the invalidation bus needs of any near cache, whatever its value type.
+type nearCache interface {
+	evict(key string, version int64)
+	flush()
+	size() int
+}

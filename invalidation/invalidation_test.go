@@ -1,0 +1,374 @@
+package invalidation_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/invalidation"
+)
+
+// instance is one shop process as far as caching goes: its own Redis client, cache, near
+// cache, catalog, pub/sub subscriber and Postgres listener, sharing Redis and Postgres with
+// the others.
+type instance struct {
+	name    string
+	cache   *cache.Cache
+	catalog *catalog.Cached
+}
+
+type world struct {
+	t        *testing.T
+	pool     *pgxpool.Pool
+	redisURL string
+	prefix   string
+	l1       cache.L1Options
+	policy   cache.Policy
+	noListen bool // start instances without the Postgres listener: pub/sub alone
+}
+
+func newWorld(t *testing.T, redisURL, prefix string) *world {
+	return &world{t: t, pool: testenv.SeededDB(t), redisURL: redisURL, prefix: prefix,
+		// A long near-cache TTL, so that only invalidation can make an instance fresh.
+		l1: cache.L1Options{Size: 10_000, TTL: time.Minute}, policy: cache.DefaultPolicy()}
+}
+
+func (w *world) start(name string, logs io.Writer) *instance {
+	t := w.t
+	t.Helper()
+	opts, err := redis.ParseURL(w.redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	if logs == nil {
+		logs = io.Discard
+	}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	c := cache.New(rdb, cache.Options{Prefix: w.prefix, Instance: name, Logger: log, CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
+	in := &instance{name: name, cache: c, catalog: catalog.NewCached(catalog.NewStore(w.pool), c, w.policy, w.l1, log)}
+	ctx, cancel := context.WithCancel(context.Background())
+	listener := invalidation.NewListener(w.pool.Config().ConnConfig.Copy(), c.Invalidate, log)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.RunInvalidations(ctx) })
+	if !w.noListen {
+		wg.Go(func() { listener.Run(ctx) })
+		<-listener.Ready()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	<-c.Subscribed()
+	return in
+}
+
+// product reads product id through the instance and says where it was answered.
+func (in *instance) product(t *testing.T, id int64) (catalog.Product, cache.Result) {
+	t.Helper()
+	var result cache.Result
+	ctx := context.Background()
+	before := in.cache.Stats()
+	p, err := in.catalog.FindProduct(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := in.cache.Stats()
+	for i, s := range after {
+		if s.Name != "product" {
+			continue
+		}
+		var b cache.StatsSnapshot
+		if i < len(before) {
+			b = before[i]
+		}
+		switch {
+		case s.HitsL1 > b.HitsL1:
+			result = cache.HitL1
+		case s.HitsRedis > b.HitsRedis:
+			result = cache.HitRedis
+		default:
+			result = cache.Miss
+		}
+	}
+	return p, result
+}
+
+// waitFor polls until cond holds, and returns how long that took; it fails after limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestUpdateThroughAReachesBWithin100ms(t *testing.T) {
+	_, prefix := testenv.Redis(t)
+	w := newWorld(t, testenv.RedisURL(), prefix)
+	w.noListen = true // pub/sub alone must do it
+	a, b := w.start("a", nil), w.start("b", nil)
+	before, _ := b.product(t, 1)
+	if _, r := b.product(t, 1); r != cache.HitL1 {
+		t.Fatalf("second read on b = %s, want HIT-L1", r)
+	}
+	if _, err := a.catalog.UpdateProduct(context.Background(), 1, catalog.ProductUpdate{
+		Name: "UPDATED ON A", Price: before.Price, Stock: before.Stock, Version: before.Version,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, 100*time.Millisecond, "b serves the update made through a", func() bool {
+		p, _ := b.product(t, 1)
+		return p.Name == "UPDATED ON A"
+	})
+	t.Logf("b served the new value %v after a's commit", took)
+	if b.cache.Lags().Count == 0 {
+		t.Error("b measured no invalidation lag")
+	}
+}
+
+func TestSQLUpdateReachesEveryInstanceWithin1s(t *testing.T) {
+	_, prefix := testenv.Redis(t)
+	w := newWorld(t, testenv.RedisURL(), prefix)
+	ins := []*instance{w.start("a", nil), w.start("b", nil), w.start("c", nil)}
+	var id int64
+	var price int64
+	if err := w.pool.QueryRow(context.Background(), `SELECT id, price FROM products WHERE sku = '85123A'`).Scan(&id, &price); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		in.product(t, id)
+		in.product(t, id) // now in every near cache
+	}
+	// An operator's UPDATE, in psql: a plain connection, no shop code, no version column.
+	conn, err := pgx.Connect(context.Background(), w.pool.Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE products SET price = 1234 WHERE sku = '85123A'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		took := waitFor(t, time.Second, in.name+" serves the psql update", func() bool {
+			p, _ := in.product(t, id)
+			return p.Price == 1234
+		})
+		t.Logf("%s: fresh after %v", in.name, took)
+	}
+	p, _ := ins[0].product(t, id)
+	var version int64
+	w.pool.QueryRow(context.Background(), `SELECT version FROM products WHERE id = $1`, id).Scan(&version)
+	if p.Version != version || version < 2 {
+		t.Errorf("served version %d, database version %d: the trigger must bump it", p.Version, version)
+	}
+}
+
+// TestSubscriberGapFlushes cuts b's connections to Redis — its subscription with them, as
+// CLIENT KILL TYPE pubsub does — and holds them down while a publishes an invalidation,
+// which b therefore never receives. Once b reconnects it must not serve the stale product,
+// though its near copy would live another minute.
+func TestSubscriberGapFlushes(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	proxy := testenv.NewProxy(t, srv.Addr())
+	w := newWorld(t, srv.URL(), "")
+	a := w.start("a", nil)
+	w.redisURL = "redis://" + proxy.Addr() + "/0"
+	w.noListen = true // b learns of a's change by pub/sub only
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	b := w.start("b", lockedWriter{&logs, &mu})
+	before, _ := b.product(t, 1)
+	if _, r := b.product(t, 1); r != cache.HitL1 {
+		t.Fatalf("b read %s, want HIT-L1", r)
+	}
+	proxy.Cut()
+	if _, err := a.catalog.UpdateProduct(context.Background(), 1, catalog.ProductUpdate{
+		Name: "CHANGED IN THE GAP", Price: before.Price, Stock: before.Stock, Version: before.Version,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the message has come and gone
+	proxy.Restore()
+	waitFor(t, 5*time.Second, "b serves the change made while its subscriber was away", func() bool {
+		p, _ := b.product(t, 1)
+		return p.Name == "CHANGED IN THE GAP"
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "subscription broken") {
+		t.Errorf("b did not notice its subscription broke; logs:\n%s", logs.String())
+	}
+}
+
+// TestClientKillPubsub kills the subscribers with CLIENT KILL TYPE pubsub right before a
+// change: the instance that lost its subscriber still ends up fresh.
+func TestClientKillPubsub(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	w := newWorld(t, srv.URL(), "")
+	w.noListen = true // pub/sub only
+	a, b := w.start("a", nil), w.start("b", nil)
+	before, _ := b.product(t, 1)
+	b.product(t, 1)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	if err := admin.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.catalog.UpdateProduct(context.Background(), 1, catalog.ProductUpdate{
+		Name: "AFTER THE KILL", Price: before.Price, Stock: before.Stock, Version: before.Version,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "b serves the change made as its subscriber was killed", func() bool {
+		p, _ := b.product(t, 1)
+		return p.Name == "AFTER THE KILL"
+	})
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestBurstOf1000Invalidations(t *testing.T) {
+	_, prefix := testenv.Redis(t)
+	w := newWorld(t, testenv.RedisURL(), prefix)
+	_, b := w.start("a", nil), w.start("b", nil)
+	ids := make([]int64, 1000)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	ctx := context.Background()
+	old, err := b.catalog.FindProducts(ctx, ids) // all 1,000 in b's near cache
+	if err != nil || len(old) != 1000 {
+		t.Fatalf("warm: %d products (%v)", len(old), err)
+	}
+	// 1,000 changes in one statement: 1,000 notifications, each republished by every listener.
+	if _, err := w.pool.Exec(ctx, `UPDATE products SET price = price + 1 WHERE id <= 1000`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "b serves all 1,000 new prices", func() bool {
+		now, err := b.catalog.FindProducts(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if now[id].Price != old[id].Price+1 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestOutOfOrderMessagesKeepTheNewer(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	w := newWorld(t, testenv.RedisURL(), prefix)
+	a, b := w.start("a", nil), w.start("b", nil)
+	ctx := context.Background()
+	p, _ := b.product(t, 1)
+	for i := range 2 { // v+1, then v+2
+		if _, err := a.catalog.UpdateProduct(ctx, 1, catalog.ProductUpdate{Name: fmt.Sprintf("V%d", i+1), Price: p.Price, Stock: p.Stock, Version: p.Version + int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, time.Second, "b holds v+2 in its near cache", func() bool {
+		got, r := b.product(t, 1)
+		return got.Version == p.Version+2 && r == cache.HitL1
+	})
+	// A late message for v+1 arrives after v+2 is held: it must not evict it.
+	late := fmt.Sprintf(`{"key":"product:1","version":%d,"at":%d,"from":"test"}`, p.Version+1, time.Now().UnixMicro())
+	if err := rdb.Publish(ctx, prefix+cache.InvalidationChannel, late).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got, r := b.product(t, 1); r != cache.HitL1 || got.Version != p.Version+2 {
+		t.Errorf("after a late v+1 message: %s v%d, want HIT-L1 at v%d", r, got.Version, p.Version+2)
+	}
+}
+
+func TestNearCacheBound(t *testing.T) {
+	_, prefix := testenv.Redis(t)
+	w := newWorld(t, testenv.RedisURL(), prefix)
+	w.l1.Size = 500
+	in := w.start("a", nil)
+	ctx := context.Background()
+	var n int
+	for start := int64(1); start <= 4070; start += 500 {
+		ids := make([]int64, 0, 500)
+		for id := start; id < start+500 && id <= 4070; id++ {
+			ids = append(ids, id)
+		}
+		got, err := in.catalog.FindProducts(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(got)
+	}
+	if n != 4070 {
+		t.Fatalf("read %d products, want the whole catalog of 4070", n)
+	}
+	if size := in.cache.NearSize(); size > 500 || size < 250 {
+		t.Errorf("near cache holds %d entries after the whole catalog, want at most its size, 500 (and not empty)", size)
+	}
+}
+
+func TestExpirationsCounted(t *testing.T) {
+	srv := testenv.StartRedis(t, "--notify-keyspace-events", "Ex")
+	w := newWorld(t, srv.URL(), "")
+	w.policy.Product = cache.TTL{Base: 200 * time.Millisecond}
+	in := w.start("a", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go in.cache.RunExpirations(ctx, 0)
+	time.Sleep(100 * time.Millisecond) // subscribed
+	in.product(t, 1)
+	in.product(t, 2)
+	waitFor(t, 3*time.Second, "two product expirations counted", func() bool {
+		for _, s := range in.cache.Stats() {
+			if s.Name == "product" {
+				return s.Expired >= 2
+			}
+		}
+		return false
+	})
+}
+
+func TestExpirationsOffIsSaidOnce(t *testing.T) {
+	srv := testenv.StartRedis(t) // notify-keyspace-events is empty by default
+	var logs bytes.Buffer
+	w := newWorld(t, srv.URL(), "")
+	in := w.start("a", &logs)
+	done := make(chan struct{})
+	go func() { in.cache.RunExpirations(context.Background(), 0); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("RunExpirations kept running with notifications off")
+	}
+	if strings.Count(logs.String(), "keyspace notifications are off") != 1 {
+		t.Errorf("logs = %s, want one line saying keyspace notifications are off", logs.String())
+	}
+}
