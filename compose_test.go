@@ -2,7 +2,9 @@ package shop_test
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -21,7 +23,7 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
-	want := []string{"postgres", "redis", "seed", "shop"}
+	want := []string{"lb", "postgres", "redis", "seed", "shop"}
 	names := project.ServiceNames()
 	slices.Sort(names)
 	if !slices.Equal(names, want) {
@@ -50,8 +52,40 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("shop depends_on %s: condition %q, want %q", dep, got, cond)
 		}
 	}
-	if len(shop.Ports) != 1 || shop.Ports[0].Target != 8080 || shop.Ports[0].Published != "8080" {
-		t.Errorf("shop ports = %+v, want 8080:8080", shop.Ports)
+	if shop.Deploy == nil || shop.Deploy.Replicas == nil || *shop.Deploy.Replicas < 2 {
+		t.Error("the shop must run as two instances or more (deploy.replicas)")
+	}
+	if len(shop.Ports) != 0 {
+		t.Errorf("shop publishes ports %+v; only the load balancer should", shop.Ports)
+	}
+	lb := svc("lb")
+	if len(lb.Ports) != 1 || lb.Ports[0].Target != 8080 || lb.Ports[0].Published != "8080" {
+		t.Errorf("lb ports = %+v, want 8080:8080", lb.Ports)
+	}
+	if lb.DependsOn["shop"].Condition != types.ServiceConditionHealthy {
+		t.Error("the load balancer must wait for healthy shops")
+	}
+	conf, err := os.ReadFile("deploy/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"server shop:8080", "proxy_pass http://shop", "proxy_buffering off"} {
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("deploy/nginx.conf lacks %q", want)
+		}
+	}
+	var directives strings.Builder // the configuration without its comments
+	for _, line := range strings.Split(string(conf), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		directives.WriteString(line + "\n")
+	}
+	for _, sticky := range []string{"ip_hash", "sticky", "hash "} {
+		if strings.Contains(directives.String(), sticky) {
+			t.Errorf("deploy/nginx.conf uses %q: the balancer must not pin sessions", sticky)
+		}
+	}
+	if len(lb.Volumes) != 1 || !strings.HasSuffix(lb.Volumes[0].Source, "deploy/nginx.conf") {
+		t.Errorf("lb volumes = %+v, want deploy/nginx.conf mounted", lb.Volumes)
 	}
 	if shop.Build == nil || svc("seed").Build == nil {
 		t.Error("shop and seed must build the image from the Dockerfile")

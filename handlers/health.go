@@ -17,8 +17,9 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// handleReadyz asks every dependency at once and answers 200 when all are reachable, else
-// 503. The body is JSON: {"postgres":"ok","redis":"down"}.
+// handleReadyz asks every dependency at once. It answers 503 when one the shop cannot serve
+// without is down ("down"), else 200 — also when a degradable one is away ("degraded"), so
+// that a load balancer keeps the instance: {"postgres":"ok","redis":"degraded"}.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), checkTimeout)
 	defer cancel()
@@ -31,12 +32,15 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			state := "ok"
 			if err := c.Ping(ctx); err != nil {
 				state = "down"
-				s.log.Warn("readiness check failed", "dependency", c.Name, "err", err)
+				if c.Degradable {
+					state = "degraded"
+				}
+				s.log.Warn("readiness check failed", "dependency", c.Name, "state", state, "err", err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			results[c.Name] = state
-			if state != "ok" {
+			if state == "down" {
 				status = http.StatusServiceUnavailable
 			}
 		})

@@ -80,10 +80,13 @@ type productStats interface {
 	View(ctx context.Context, id int64) (productstats.Stats, error)
 }
 
-// Check is one dependency that /readyz asks: Ping returns nil when it is reachable.
+// Check is one dependency that /readyz asks: Ping returns nil when it is reachable. A
+// Degradable dependency that fails makes the shop "degraded", not unready: the shop still
+// serves without it (Redis: pages come from Postgres).
 type Check struct {
-	Name string // e.g. "postgres"
-	Ping func(context.Context) error
+	Name       string // e.g. "postgres"
+	Ping       func(context.Context) error
+	Degradable bool
 }
 
 // Lab is what the /lab page shows besides the cache counters.

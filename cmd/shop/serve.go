@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{
 			{Name: "postgres", Ping: pool.Ping},
-			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, Degradable: true},
 		},
 		Lab:     handlers.Lab{Instance: instanceName(), DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled},
 		Metrics: m.Handler(),
