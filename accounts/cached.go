@@ -16,10 +16,11 @@ type Cached struct {
 	log      *slog.Logger
 }
 
-// NewCached returns store with its profiles cached in c for policy.Profile.
-func NewCached(store *Store, c *cache.Cache, policy cache.Policy, log *slog.Logger) *Cached {
+// NewCached returns store with its profiles cached in c for policy.Profile, with a near
+// cache (l1) in front of Redis: a signed-in shopper's profile is read on every page.
+func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, log *slog.Logger) *Cached {
 	return &Cached{Store: store, log: log, profiles: cache.NewAside[User](c, "profile", cache.AsideOptions{
-		TTL: policy.Profile, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"user:"},
+		TTL: policy.Profile, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"user:"}, L1: l1,
 	})}
 }
 

@@ -34,6 +34,11 @@ type errorPage struct {
 // error page. The error's own text never reaches the page except for clientErrors, whose
 // text is written for people.
 func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away: there is nobody to answer, and nothing went wrong here.
+		s.log.Debug("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		return
+	}
 	status, page := classify(err)
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

@@ -60,6 +60,18 @@ func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, 
 // newShopBoardOn is newShopWith with the leaderboard on its own client, boardRdb.
 func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string, boardRdb *redis.Client) *testShop {
 	t.Helper()
+	return buildShop(t, pool, rdb, redisURL, prefix, boardRdb, cache.L1Options{})
+}
+
+// newShopL1 is newShop with a near cache.
+func newShopL1(t *testing.T, pool *pgxpool.Pool, l1 cache.L1Options) *testShop {
+	t.Helper()
+	rdb, prefix := testenv.Redis(t)
+	return buildShop(t, pool, rdb, testenv.RedisURL(), prefix, rdb, l1)
+}
+
+func buildShop(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string, boardRdb *redis.Client, l1 cache.L1Options) *testShop {
+	t.Helper()
 	templates, err := web.ParseTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +89,7 @@ func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisUR
 	// about the protocol, not about timeouts.
 	c := cache.New(rdb, cache.Options{Prefix: prefix, Observer: reqstats.ObserveCache,
 		CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
-	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), cache.L1Options{}, logger)
+	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), l1, logger)
 	board := leaderboard.New(boardRdb, pool, prefix, logger)
 	live := leaderboard.NewLive(board, handlers.BestsellerCount)
 	counter := views.NewCounter(boardRdb, pool, prefix)
@@ -86,7 +98,7 @@ func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisUR
 		Templates: templates,
 		Sessions:  handlers.NewSessions(store, 30*time.Minute, 24*time.Hour, false),
 		Catalog:   products,
-		Accounts:  accounts.NewCached(accounts.NewStore(pool, bcrypt.MinCost), c, cache.DefaultPolicy(), logger),
+		Accounts:  accounts.NewCached(accounts.NewStore(pool, bcrypt.MinCost), c, cache.DefaultPolicy(), l1, logger),
 		Carts:     orders.NewCarts(rdb, prefix, 24*time.Hour),
 		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{

@@ -70,6 +70,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		CacheEnabled:            true,
 		TTL:                     cache.DefaultPolicy(),
+		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
 		ViewsFlushInterval:      5 * time.Second,
 		LeaderboardRepairPeriod: time.Minute,
 	}

@@ -111,6 +111,19 @@ func TestRunServesTheShop(t *testing.T) {
 	if status != 200 || !strings.Contains(page, "WHITE HANGING HEART T-LIGHT HOLDER") {
 		t.Errorf("GET /products/1 = %d, want 200 with the white hanging heart", status)
 	}
+	// The served shop has its whole cache stack: Redis, then the near cache.
+	var results []string
+	for range 3 {
+		resp, err := http.Get(url + "/products/2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		results = append(results, resp.Header.Get("X-Cache"))
+	}
+	if strings.Join(results, " ") != "MISS HIT-L1 HIT-L1" {
+		t.Errorf("X-Cache of three reads = %v, want MISS HIT-L1 HIT-L1", results)
+	}
 }
 
 func TestServeSeedsAnEmptyDatabase(t *testing.T) {
@@ -205,7 +218,9 @@ func TestConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if cfg.Addr != ":8080" || cfg.DatabaseURL != defaultDatabaseURL || cfg.RedisURL != defaultRedisURL || !cfg.Seed {
+	if cfg.Addr != ":8080" || cfg.DatabaseURL != defaultDatabaseURL || cfg.RedisURL != defaultRedisURL || !cfg.Seed ||
+		!cfg.CacheEnabled || cfg.L1.Size != 10_000 || cfg.L1.TTL != 5*time.Second || cfg.TTL.Product.Base != 300*time.Second ||
+		cfg.SessionIdleTimeout != 30*time.Minute || cfg.SessionLifetime != 24*time.Hour {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	bad := []struct {

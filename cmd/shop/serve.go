@@ -108,7 +108,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 			Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: instanceName(),
 			OnLag: func(d time.Duration) { m.InvalidationLag.Observe(d.Seconds()) },
 		})
-		cachedUsers := accounts.NewCached(users, theCache, cfg.TTL, logger)
+		cachedUsers := accounts.NewCached(users, theCache, cfg.TTL, cfg.L1, logger)
 		opts.Catalog = catalog.NewCached(products, theCache, cfg.TTL, cfg.L1, logger)
 		opts.Accounts = cachedUsers
 		opts.Lab.CacheStats = theCache.Stats
