@@ -56,7 +56,7 @@ func TestLoadNearCache(t *testing.T) {
 		}
 		return &m
 	}
-	peak := vegeta.Rate{Freq: 0} // as fast as 32 workers go
+	peak := vegeta.Rate{Freq: 0}               // as fast as 32 workers go
 	attack(shop.URL+path, peak, 2*time.Second) // warm up
 	shopPeak := attack(shop.URL+path, peak, 5*time.Second)
 	staticPeak := attack(prerendered.URL, peak, 5*time.Second)
