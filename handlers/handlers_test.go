@@ -76,7 +76,7 @@ func buildShop(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings, err := redisconn.Parse(redisURL)
+	settings, err := redisconn.Parse(redisURL, "")
 	if err != nil {
 		t.Fatal(err)
 	}

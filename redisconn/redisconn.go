@@ -1,12 +1,21 @@
 // Package redisconn builds every Redis client of the shop from one set of settings: the
 // go-redis client (cache, carts, leaderboard, pub/sub) and the redigo pool under the scs
-// session store. TLS and the AUTH token are honoured the same way by both, because both are
-// built here from the same parsed URL.
+// session store. TLS, the CA bundle and the AUTH token are honoured the same way by both,
+// because both are built here from the same parsed URL. It also tells a misconfigured
+// connection (no TLS where TLS is required, a wrong token) from a server that is away.
 package redisconn
 
 import (
+	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
 	"time"
 
 	redigo "github.com/gomodule/redigo/redis"
@@ -30,16 +39,35 @@ type Settings struct {
 	TLS      *tls.Config // nil for a plain connection
 }
 
-// Parse reads a redis:// or rediss:// URL (rediss means TLS; the password is the AUTH token).
-func Parse(rawURL string) (Settings, error) {
+// Parse reads a redis:// or rediss:// URL (rediss means TLS, verifying the server's
+// certificate; the password is the AUTH token). caFile, when not empty, names a PEM bundle
+// of the CAs to trust instead of the system's (a private CA). It returns an error for a bad
+// URL or an unreadable bundle.
+func Parse(rawURL, caFile string) (Settings, error) {
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return Settings{}, fmt.Errorf("redisconn: %w", err)
 	}
-	return Settings{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB, TLS: o.TLSConfig}, nil
+	s := Settings{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB, TLS: o.TLSConfig}
+	if caFile != "" {
+		if s.TLS == nil {
+			return Settings{}, errors.New("redisconn: a CA file is given but the URL is not rediss:// (TLS)")
+		}
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return Settings{}, fmt.Errorf("redisconn: CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return Settings{}, fmt.Errorf("redisconn: CA file %s holds no PEM certificate", caFile)
+		}
+		s.TLS.RootCAs = pool
+	}
+	return s, nil
 }
 
-// Client returns a go-redis client for s.
+// Client returns a go-redis client for s. go-redis drops a connection that answers
+// READONLY (a primary demoted by a failover) and retries on a new one.
 func (s Settings) Client() *redis.Client {
 	return redis.NewClient(&redis.Options{
 		Addr:         s.Addr,
@@ -53,7 +81,9 @@ func (s Settings) Client() *redis.Client {
 	})
 }
 
-// Pool returns a redigo connection pool for s, as scs/redisstore needs.
+// Pool returns a redigo connection pool for s, as scs/redisstore needs. Unlike go-redis,
+// redigo keeps a connection that answered READONLY; the pool here wraps each connection so
+// that such an answer retires it, and the next request dials the (new) primary.
 func (s Settings) Pool() *redigo.Pool {
 	opts := []redigo.DialOption{
 		redigo.DialDatabase(s.DB),
@@ -73,7 +103,13 @@ func (s Settings) Pool() *redigo.Pool {
 	return &redigo.Pool{
 		MaxIdle:     16,
 		IdleTimeout: 4 * time.Minute,
-		Dial:        func() (redigo.Conn, error) { return redigo.Dial("tcp", s.Addr, opts...) },
+		Dial: func() (redigo.Conn, error) {
+			c, err := redigo.Dial("tcp", s.Addr, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return &retireOnReadOnly{Conn: c}, nil
+		},
 		TestOnBorrow: func(c redigo.Conn, idleSince time.Time) error {
 			if time.Since(idleSince) < time.Minute {
 				return nil
@@ -82,4 +118,109 @@ func (s Settings) Pool() *redigo.Pool {
 			return err
 		},
 	}
+}
+
+// retireOnReadOnly is a redigo connection that reports itself broken once it has answered
+// READONLY (or EXECABORT, which is how a MULTI with a refused write ends), so that the pool
+// closes it instead of handing it out again.
+type retireOnReadOnly struct {
+	redigo.Conn
+	retired error
+}
+
+func (c *retireOnReadOnly) check(err error) {
+	var re redigo.Error
+	if errors.As(err, &re) && (strings.HasPrefix(string(re), "READONLY") || strings.HasPrefix(string(re), "EXECABORT")) {
+		c.retired = err
+	}
+}
+
+func (c *retireOnReadOnly) Do(cmd string, args ...any) (any, error) {
+	reply, err := c.Conn.Do(cmd, args...)
+	c.check(err)
+	return reply, err
+}
+
+func (c *retireOnReadOnly) Receive() (any, error) {
+	reply, err := c.Conn.Receive()
+	c.check(err)
+	return reply, err
+}
+
+func (c *retireOnReadOnly) Err() error {
+	if c.retired != nil {
+		return c.retired
+	}
+	return c.Conn.Err()
+}
+
+// Errors of Check. ErrUnreachable means the server is away, and the shop starts without it;
+// the others are mistakes in the configuration, and stop start-up.
+var (
+	ErrUnreachable = errors.New("Redis is not reachable")
+	ErrAuth        = errors.New("Redis refused the credentials")
+	ErrTLSRequired = errors.New("Redis closed the connection at once: TLS required? (use rediss://)")
+	ErrNotTLS      = errors.New("Redis does not speak TLS here (use redis://, or the TLS port)")
+	ErrCertificate = errors.New("Redis's TLS certificate is not trusted (set SHOP_REDIS_CA_FILE to its CA bundle)")
+)
+
+// Check pings the server once and says what is wrong, if anything, as one of the errors
+// above (wrapped with the cause). It catches at start-up what would otherwise show later as
+// a bare EOF (go-redis #1306).
+func (s Settings) Check(ctx context.Context) error {
+	if s.TLS != nil {
+		if err := s.checkHandshake(ctx); err != nil {
+			return err
+		}
+	}
+	c := s.Client()
+	defer c.Close()
+	err := c.Ping(ctx).Err()
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "NOAUTH") ||
+		strings.Contains(msg, "invalid password") || strings.Contains(msg, "invalid username-password"):
+		return fmt.Errorf("%w: %v", ErrAuth, err)
+	case errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr):
+		return fmt.Errorf("%w: %v", ErrCertificate, err)
+	case s.TLS == nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("%w: %v", ErrTLSRequired, err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnreachable, err)
+}
+
+// checkHandshake dials the server and shakes hands in TLS, apart from any Redis command: a
+// plain server never answers the handshake (it waits for a command line), which would
+// otherwise show as a timeout, like a server that is away.
+func (s Settings) checkHandshake(ctx context.Context) error {
+	d := net.Dialer{Timeout: DialTimeout}
+	raw, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer raw.Close()
+	cfg := s.TLS.Clone()
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(s.Addr)
+	}
+	conn := tls.Client(raw, cfg)
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	err = conn.HandshakeContext(ctx)
+	var certErr *tls.CertificateVerificationError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &certErr):
+		return fmt.Errorf("%w: %v", ErrCertificate, err)
+	case errors.As(err, &netErr) && netErr.Timeout(), strings.Contains(err.Error(), "first record does not look like a TLS handshake"):
+		return fmt.Errorf("%w: %v", ErrNotTLS, err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnreachable, err)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/redisconn"
 )
 
 // Defaults that make `go run ./cmd/shop` work on a laptop.
@@ -32,6 +33,7 @@ type config struct {
 	DatabaseURL     string        // SHOP_DATABASE_URL (secret: may hold a password)
 	RedisURL        string        // SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET (secret: may hold the AUTH token)
 	RedisKeyPrefix  string        // SHOP_REDIS_KEY_PREFIX: starts every key the shop writes; empty by default
+	RedisCAFile     string        // SHOP_REDIS_CA_FILE: PEM bundle of the CAs to trust for rediss://
 	Seed            bool          // SHOP_SEED: seed the default data set into an empty catalog
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
@@ -125,6 +127,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			"with cluster mode disabled (SHOP_REDIS_MODE=standalone)"))
 	default:
 		bad("SHOP_REDIS_MODE", "standalone", v, nil)
+	}
+	if v := getenv("SHOP_REDIS_CA_FILE"); v != "" {
+		if _, err := redisconn.Parse(cfg.RedisURL, v); err != nil {
+			bad("SHOP_REDIS_CA_FILE", "a readable PEM file of CA certificates, with a rediss:// URL", v, errors.Unwrap(err))
+		}
+		cfg.RedisCAFile = v
 	}
 	if v := getenv("SHOP_REDIS_KEY_PREFIX"); v != "" {
 		if len(v) > 64 || strings.ContainsAny(v, " \t\r\n{}") || !utf8.ValidString(v) {
@@ -241,6 +249,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("redis_key_prefix", c.RedisKeyPrefix),
+		slog.String("redis_ca_file", c.RedisCAFile),
 		slog.Bool("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),

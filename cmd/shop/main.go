@@ -109,7 +109,7 @@ func rebuildLeaderboard(ctx context.Context, cfg config, logger *slog.Logger, st
 		return err
 	}
 	defer pool.Close()
-	settings, err := redisconn.Parse(cfg.RedisURL)
+	settings, err := redisconn.Parse(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return fmt.Errorf("SHOP_REDIS_URL: %w", err)
 	}

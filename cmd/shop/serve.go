@@ -67,19 +67,25 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		}
 	}
 
-	redisSettings, err := redisconn.Parse(cfg.RedisURL)
+	redisSettings, err := redisconn.Parse(cfg.RedisURL, cfg.RedisCAFile)
 	if err != nil {
 		return fmt.Errorf("SHOP_REDIS_URL: %w", err)
+	}
+	// A server that is away is waited for; one that refuses TLS, our TLS or our token is a
+	// mistake in the configuration, said now rather than as EOFs later.
+	checkCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = redisSettings.Check(checkCtx)
+	cancel()
+	switch {
+	case errors.Is(err, redisconn.ErrUnreachable):
+		logger.Warn("Redis is not reachable at start; the shop serves pages from Postgres, and signing in, "+
+			"the cart and checkout answer 503 until it is", "redis_url", redactURL(cfg.RedisURL), "err", err)
+	case err != nil:
+		return fmt.Errorf("SHOP_REDIS_URL (%s): %w", redactURL(cfg.RedisURL), err)
 	}
 	rdb := redisSettings.Client()
 	defer rdb.Close()
 	rdb.AddHook(reqstats.RedisHook{})
-	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := rdb.Ping(pingCtx).Err(); err != nil {
-		logger.Warn("Redis is not reachable at start; the shop serves pages from Postgres, and signing in, "+
-			"the cart and checkout answer 503 until it is", "redis_url", redactURL(cfg.RedisURL), "err", err)
-	}
-	cancel()
 	sessionPool := redisSettings.Pool()
 	defer sessionPool.Close()
 	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, cfg.RedisKeyPrefix+sessionKeyPrefix)}

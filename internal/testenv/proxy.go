@@ -51,7 +51,16 @@ func (p *Proxy) Restore() {
 	p.mu.Unlock()
 }
 
-// Repoint sends new connections to target and closes the open ones (a DNS failover).
+// Retarget sends new connections to target and leaves the open ones where they are: what a
+// DNS failover does (ElastiCache moves the primary endpoint's name; open connections stay
+// with the old node).
+func (p *Proxy) Retarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
+
+// Repoint sends new connections to target and closes the open ones.
 func (p *Proxy) Repoint(target string) {
 	p.mu.Lock()
 	p.target = target

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -28,12 +29,7 @@ func StartRedis(tb testing.TB, extra ...string) *RedisServer {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Skip("redis-server is not installed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := FreePort(tb)
 	s := &RedisServer{tb: tb, Port: port, args: append([]string{
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", tb.TempDir(),
@@ -41,6 +37,17 @@ func StartRedis(tb testing.TB, extra ...string) *RedisServer {
 	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Addr is the server's host:port.
@@ -62,7 +69,9 @@ func (s *RedisServer) Start() {
 	rdb := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
 	defer rdb.Close()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if rdb.Ping(context.Background()).Err() == nil {
+		err := rdb.Ping(context.Background()).Err()
+		var reply redis.Error
+		if err == nil || errors.As(err, &reply) { // NOAUTH is an answer too
 			return
 		}
 	}
