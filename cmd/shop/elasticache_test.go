@@ -172,3 +172,43 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRedisAppearsAfterStart starts the shop with nothing listening on its Redis port: it
+// serves from Postgres, says "degraded", and picks Redis up when it appears, without a
+// restart.
+func TestRedisAppearsAfterStart(t *testing.T) {
+	srv := testenv.NewRedisServer(t, testenv.FreePort(t))
+	base := startShop(t, map[string]string{
+		"SHOP_DATABASE_URL": testenv.SeededDBURL(t),
+		"SHOP_REDIS_URL":    srv.URL(),
+		"SHOP_SEED":         "false",
+	})
+	b := newBrowser(t, base)
+	if st, _, body := b.do(http.MethodGet, "/readyz", nil); st != 200 || !strings.Contains(body, `"redis":"degraded"`) {
+		t.Errorf("/readyz without Redis = %d %s, want 200 with redis degraded", st, body)
+	}
+	if st, _, body := b.do(http.MethodGet, "/products/1", nil); st != 200 || !strings.Contains(body, "WHITE HANGING HEART") {
+		t.Fatalf("product page without Redis = %d", st)
+	}
+	if st, _, _ := b.do(http.MethodPost, "/register", url.Values{"email": {"early@example.com"}, "name": {"E"}, "password": {"a fine long password"}}); st != 503 {
+		t.Errorf("sign-up without Redis = %d, want 503", st)
+	}
+
+	srv.Start()
+	start := time.Now()
+	defer func() { t.Logf("Redis picked up and the journey done %v after it started", time.Since(start).Round(time.Millisecond)) }()
+	waitUntil(t, 10*time.Second, "the shop picks Redis up", func() bool {
+		st, _, body := b.do(http.MethodGet, "/readyz", nil)
+		return st == 200 && strings.Contains(body, `"redis":"ok"`)
+	})
+	waitUntil(t, 10*time.Second, "product pages are cached again", func() bool {
+		resp, err := http.Get(base + "/products/3")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return strings.HasPrefix(resp.Header.Get("X-Cache"), "HIT")
+	})
+	t.Logf("cache hits again %v after Redis started", time.Since(start).Round(time.Millisecond))
+	journey(t, base, "late@example.com")
+}

@@ -26,15 +26,22 @@ type RedisServer struct {
 // "--notify-keyspace-events", "Ex"). It is stopped when the test ends.
 func StartRedis(tb testing.TB, extra ...string) *RedisServer {
 	tb.Helper()
+	s := NewRedisServer(tb, FreePort(tb), extra...)
+	s.Start()
+	return s
+}
+
+// NewRedisServer prepares a redis-server on port without starting it: a test can start it
+// later (Redis appearing after the shop). It is stopped when the test ends.
+func NewRedisServer(tb testing.TB, port int, extra ...string) *RedisServer {
+	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Skip("redis-server is not installed")
 	}
-	port := FreePort(tb)
 	s := &RedisServer{tb: tb, Port: port, args: append([]string{
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", tb.TempDir(),
 	}, extra...)}
-	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
 }
