@@ -128,7 +128,7 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 			return v, HitL1, ttl, nil
 		}
 	}
-	e, ttl, err := a.read(ctx, key)
+	e, ttl, err := a.readFromReplica(ctx, key)
 	switch {
 	case err == nil && e.negative:
 		return zero, HitRedis, ttl, a.o.NotFound
@@ -149,12 +149,30 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 	return v, Miss, 0, err
 }
 
-// read gets key and its remaining TTL in one round trip.
-func (a *Aside[T]) read(ctx context.Context, key string) (entry, time.Duration, error) {
+// readFromReplica reads key from the reader endpoint when there is one, and from the
+// primary when the replica has nothing, or has a version older than an invalidation this
+// process has already seen (the replica lags behind a write: read-your-writes).
+func (a *Aside[T]) readFromReplica(ctx context.Context, key string) (entry, time.Duration, error) {
+	if a.c.reader == nil {
+		return a.read(ctx, a.c.rdb, key)
+	}
+	e, ttl, err := a.read(ctx, a.c.reader, key)
+	floor := int64(0)
+	if a.near != nil {
+		floor = a.near.floor(key)
+	}
+	if err == nil && e.version >= floor || err != nil && !errors.Is(err, redis.Nil) {
+		return e, ttl, err
+	}
+	return a.read(ctx, a.c.rdb, key)
+}
+
+// read gets key and its remaining TTL from client in one round trip.
+func (a *Aside[T]) read(ctx context.Context, client redis.UniversalClient, key string) (entry, time.Duration, error) {
 	var get *redis.StringCmd
 	var pttl *redis.DurationCmd
 	err := a.c.Do(ctx, func(ctx context.Context) error {
-		_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			get = p.Get(ctx, a.c.Key(key))
 			pttl = p.PTTL(ctx, a.c.Key(key))
 			return nil
@@ -285,7 +303,7 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 20*time.Millisecond)
-		e, _, rerr := a.read(ctx, key)
+		e, _, rerr := a.read(ctx, a.c.rdb, key) // the primary: the holder fills there
 		switch {
 		case errors.Is(rerr, redis.Nil):
 			continue

@@ -29,6 +29,9 @@ type Options struct {
 	Observer        Observer      // optional
 	Logger          *slog.Logger  // optional; breaker state changes are logged
 	Instance        string        // names this process in invalidation messages
+	// Reader, when set, is a client of the reader endpoint (replicas): cache-aside reads go
+	// there first; writes, leases, scripts and pub/sub stay on the primary.
+	Reader redis.UniversalClient
 	// OnLag, when set, is given each invalidation's lag from commit to eviction here.
 	OnLag func(time.Duration)
 }
@@ -37,6 +40,7 @@ type Options struct {
 // per-call timeout, the circuit breaker, and the counters of each named cache.
 type Cache struct {
 	rdb        redis.UniversalClient
+	reader     redis.UniversalClient // nil: read from rdb
 	prefix     string
 	timeout    time.Duration
 	leaseWait  time.Duration
@@ -68,7 +72,7 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 		o.LeaseWait = 200 * time.Millisecond
 	}
 	c := &Cache{
-		rdb: rdb, prefix: o.Prefix, timeout: o.CallTimeout, leaseWait: o.LeaseWait, observer: o.Observer,
+		rdb: rdb, reader: o.Reader, prefix: o.Prefix, timeout: o.CallTimeout, leaseWait: o.LeaseWait, observer: o.Observer,
 		log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
 		subscribed: make(chan struct{}),
 	}

@@ -70,6 +70,16 @@ func (n *near[T]) evict(key string, version int64) {
 	})
 }
 
+// floor is the version of an invalidation seen for key (0 when none): a value older than
+// that is stale.
+func (n *near[T]) floor(key string) int64 {
+	e, ok := n.c.GetIfPresent(key)
+	if !ok || !e.gone {
+		return 0
+	}
+	return e.version
+}
+
 func (n *near[T]) flush() { n.c.InvalidateAll() }
 
 // size is the number of entries held, tombstones included.

@@ -34,6 +34,7 @@ type config struct {
 	RedisURL        string        // SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET (secret: may hold the AUTH token)
 	RedisKeyPrefix  string        // SHOP_REDIS_KEY_PREFIX: starts every key the shop writes; empty by default
 	RedisCAFile     string        // SHOP_REDIS_CA_FILE: PEM bundle of the CAs to trust for rediss://
+	RedisReaderURL  string        // SHOP_REDIS_READER_URL, or the secret's "reader": replicas for cache reads (secret)
 	Seed            bool          // SHOP_SEED: seed the default data set into an empty catalog
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
@@ -111,10 +112,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("SHOP_ELASTICACHE_SECRET"); v != "" {
 		if cfg.redisURLSet {
 			errs = append(errs, errors.New("SHOP_ELASTICACHE_SECRET: set it or SHOP_REDIS_URL, not both"))
-		} else if u, err := elastiCacheURL(v); err != nil {
+		} else if u, reader, err := elastiCacheURL(v); err != nil {
 			errs = append(errs, fmt.Errorf("SHOP_ELASTICACHE_SECRET: want the JSON {\"host\",\"port\",\"auth\",\"reader\"}: %w", err))
 		} else {
-			cfg.RedisURL, cfg.redisURLSet = u, true
+			cfg.RedisURL, cfg.RedisReaderURL, cfg.redisURLSet = u, reader, true
 		}
 	}
 	if _, err := redis.ParseURL(cfg.RedisURL); err != nil {
@@ -127,6 +128,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			"with cluster mode disabled (SHOP_REDIS_MODE=standalone)"))
 	default:
 		bad("SHOP_REDIS_MODE", "standalone", v, nil)
+	}
+	if v := getenv("SHOP_REDIS_READER_URL"); v != "" {
+		if _, err := redis.ParseURL(v); err != nil {
+			bad("SHOP_REDIS_READER_URL", "redis://… or rediss://… of the reader endpoint", redactURL(v), nil)
+		}
+		cfg.RedisReaderURL = v
 	}
 	if v := getenv("SHOP_REDIS_CA_FILE"); v != "" {
 		if _, err := redisconn.Parse(cfg.RedisURL, v); err != nil {
@@ -248,6 +255,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis_reader_url", redactURL(c.RedisReaderURL)),
 		slog.String("redis_key_prefix", c.RedisKeyPrefix),
 		slog.String("redis_ca_file", c.RedisCAFile),
 		slog.Bool("seed", c.Seed),
@@ -285,10 +293,10 @@ func redactURL(raw string) string {
 }
 
 // elastiCacheURL turns the secret the bundled Terraform stores in Secrets Manager,
-// {"host": "…", "port": 6379, "auth": "…", "reader": "…"}, into a rediss:// URL: ElastiCache
-// with an AUTH token always has in-transit encryption on. The port may be a number or a
-// string. The reader endpoint is not used yet.
-func elastiCacheURL(secret string) (string, error) {
+// {"host": "…", "port": 6379, "auth": "…", "reader": "…"}, into rediss:// URLs of the
+// primary and, when "reader" is not empty, of the reader endpoint: ElastiCache with an AUTH
+// token always has in-transit encryption on. The port may be a number or a string.
+func elastiCacheURL(secret string) (primary, reader string, err error) {
 	var s struct {
 		Host   string          `json:"host"`
 		Port   json.RawMessage `json:"port"`
@@ -296,17 +304,23 @@ func elastiCacheURL(secret string) (string, error) {
 		Reader string          `json:"reader"`
 	}
 	if err := json.Unmarshal([]byte(secret), &s); err != nil {
-		return "", errors.New("not valid JSON")
+		return "", "", errors.New("not valid JSON")
 	}
 	port, err := strconv.Atoi(strings.Trim(string(s.Port), `"`))
 	switch {
 	case s.Host == "":
-		return "", errors.New(`"host" is missing`)
+		return "", "", errors.New(`"host" is missing`)
 	case err != nil || port < 1 || port > 65535:
-		return "", errors.New(`"port" must be a number from 1 to 65535`)
+		return "", "", errors.New(`"port" must be a number from 1 to 65535`)
 	case s.Auth == "":
-		return "", errors.New(`"auth" is missing`)
+		return "", "", errors.New(`"auth" is missing`)
 	}
-	u := url.URL{Scheme: "rediss", User: url.UserPassword("", s.Auth), Host: net.JoinHostPort(s.Host, strconv.Itoa(port)), Path: "/0"}
-	return u.String(), nil
+	url := func(host string) string {
+		u := url.URL{Scheme: "rediss", User: url.UserPassword("", s.Auth), Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/0"}
+		return u.String()
+	}
+	if s.Reader != "" {
+		reader = url(s.Reader)
+	}
+	return url(s.Host), reader, nil
 }

@@ -196,7 +196,9 @@ func TestRedisAppearsAfterStart(t *testing.T) {
 
 	srv.Start()
 	start := time.Now()
-	defer func() { t.Logf("Redis picked up and the journey done %v after it started", time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		t.Logf("Redis picked up and the journey done %v after it started", time.Since(start).Round(time.Millisecond))
+	}()
 	waitUntil(t, 10*time.Second, "the shop picks Redis up", func() bool {
 		st, _, body := b.do(http.MethodGet, "/readyz", nil)
 		return st == 200 && strings.Contains(body, `"redis":"ok"`)

@@ -276,6 +276,9 @@ func TestConfig(t *testing.T) {
 	if err != nil || opts.TLSConfig == nil || opts.Password != "tok/en@x" || opts.Addr != "master.shop.abc.euw1.cache.amazonaws.com:6379" {
 		t.Errorf("SHOP_ELASTICACHE_SECRET gave %s (%v), want TLS to the host with the token", redactURL(cfg.RedisURL), err)
 	}
+	if ropts, err := redis.ParseURL(cfg.RedisReaderURL); err != nil || ropts.TLSConfig == nil || ropts.Addr != "replica.shop:6379" || ropts.Password != "tok/en@x" {
+		t.Errorf("the secret's reader gave %s (%v), want TLS to the reader endpoint with the token", redactURL(cfg.RedisReaderURL), err)
+	}
 	if _, err := loadConfig(envFrom(map[string]string{"SHOP_ELASTICACHE_SECRET": `{"host":"h","port":"6379","auth":"a"}`, "SHOP_REDIS_URL": "redis://x:1"})); err == nil {
 		t.Error("SHOP_ELASTICACHE_SECRET with SHOP_REDIS_URL: no error, want one")
 	}

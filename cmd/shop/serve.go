@@ -110,10 +110,21 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	ensureAdmin := users.EnsureAdmin
 	var theCache *cache.Cache
 	if cfg.CacheEnabled {
-		theCache = cache.New(rdb, cache.Options{
+		copts := cache.Options{
 			Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: instanceName(),
 			OnLag: func(d time.Duration) { m.InvalidationLag.Observe(d.Seconds()) },
-		})
+		}
+		if cfg.RedisReaderURL != "" {
+			readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)
+			if err != nil {
+				return fmt.Errorf("SHOP_REDIS_READER_URL: %w", err)
+			}
+			reader := readerSettings.Client()
+			defer reader.Close()
+			reader.AddHook(reqstats.RedisHook{})
+			copts.Reader = reader
+		}
+		theCache = cache.New(rdb, copts)
 		cachedUsers := accounts.NewCached(users, theCache, cfg.TTL, cfg.L1, logger)
 		opts.Catalog = catalog.NewCached(products, theCache, cfg.TTL, cfg.L1, logger)
 		opts.Accounts = cachedUsers
