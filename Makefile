@@ -1,5 +1,5 @@
 # The whole test suite: real Postgres and Redis on this machine (see README: Test it).
-# -artifacts keeps what tests save (the browser test's screenshot) under <package>/_artifacts.
+# -artifacts keeps what tests save (the browser test's screenshot) under _artifacts/.
 .PHONY: test run
 test:
 	go test -race -count=1 -timeout 15m -artifacts ./...

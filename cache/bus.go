@@ -73,6 +73,9 @@ func (c *Cache) NearSize() int {
 // committed, for the lag metric. The event-driven path (a Postgres notification) calls it
 // directly; the caches call it for delete-on-write.
 func (c *Cache) Invalidate(ctx context.Context, key string, version int64, at time.Time) error {
+	if c.disabled {
+		return nil
+	}
 	for _, n := range c.nearCaches() {
 		n.evict(key, version)
 	}
@@ -124,6 +127,10 @@ func (c *Cache) receive(payload string) {
 // none is dropped: a subscriber that falls too far behind is disconnected by Redis
 // (client-output-buffer-limit pubsub) and flushes on reconnecting.
 func (c *Cache) RunInvalidations(ctx context.Context) {
+	if c.disabled {
+		close(c.subscribed)
+		return
+	}
 	var once sync.Once
 	c.subscribe(ctx, []string{c.prefix + InvalidationChannel}, func(m *redis.Message) { c.receive(m.Payload) }, func() {
 		c.flushNear()
@@ -183,6 +190,9 @@ func (c *Cache) subscribe(ctx context.Context, channels []string, onMessage func
 // this logs so once and returns. Where CONFIG is not allowed (ElastiCache), it subscribes
 // anyway.
 func (c *Cache) RunExpirations(ctx context.Context, db int) {
+	if c.disabled {
+		return
+	}
 	cfg, err := c.rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
 	if err == nil {
 		flags := cfg["notify-keyspace-events"]

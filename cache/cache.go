@@ -29,6 +29,9 @@ type Options struct {
 	Observer        Observer      // optional
 	Logger          *slog.Logger  // optional; breaker state changes are logged
 	Instance        string        // names this process in invalidation messages
+	// Disabled turns the cache off (SHOP_CACHE=off, to compare): every read loads from the
+	// database and counts as a bypass; writes to the cache do nothing.
+	Disabled bool
 	// Reader, when set, is a client of the reader endpoint (replicas): cache-aside reads go
 	// there first; writes, leases, scripts and pub/sub stay on the primary.
 	Reader redis.UniversalClient
@@ -41,6 +44,7 @@ type Options struct {
 type Cache struct {
 	rdb        redis.UniversalClient
 	reader     redis.UniversalClient // nil: read from rdb
+	disabled   bool
 	prefix     string
 	timeout    time.Duration
 	leaseWait  time.Duration
@@ -72,7 +76,7 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 		o.LeaseWait = 200 * time.Millisecond
 	}
 	c := &Cache{
-		rdb: rdb, reader: o.Reader, prefix: o.Prefix, timeout: o.CallTimeout, leaseWait: o.LeaseWait, observer: o.Observer,
+		rdb: rdb, reader: o.Reader, disabled: o.Disabled, prefix: o.Prefix, timeout: o.CallTimeout, leaseWait: o.LeaseWait, observer: o.Observer,
 		log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
 		subscribed: make(chan struct{}),
 	}
@@ -107,6 +111,9 @@ func (c *Cache) leaseKey(key string) string { return c.prefix + "lease:{" + c.pr
 
 // Available reports whether the breaker lets calls through (closed or probing).
 func (c *Cache) Available() bool { return c.breaker.State() != gobreaker.StateOpen }
+
+// Disabled reports whether the cache was turned off (Options.Disabled).
+func (c *Cache) Disabled() bool { return c.disabled }
 
 // Do runs fn, one Redis round trip, under the breaker and the call timeout. redis.Nil is
 // passed through and is not a failure. It returns ErrBypass while the breaker is open.

@@ -26,6 +26,23 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	defer func() {
 		a.c.observe(ctx, a.name, fmt.Sprintf("%s ×%d", a.name, len(keys)), result, 0)
 	}()
+	if a.c.disabled {
+		result = Bypass
+		all := make([]int, len(keys))
+		for i := range keys {
+			all[i] = i
+			a.stats.count(Bypass)
+		}
+		a.stats.loads.Add(1)
+		loaded, err := load(ctx, all)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, v := range loaded {
+			values[i], found[i] = v.Value, true
+		}
+		return values, found, nil
+	}
 
 	// The near cache first; Redis for the rest.
 	var remote []int

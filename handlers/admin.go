@@ -58,7 +58,7 @@ func (f *productForm) validate() bool {
 	f.Errors.checkLength("name", "Name", f.Name, true, maxProductName)
 	f.Errors.checkLength("description", "Description", f.Description, false, maxProductDescription)
 	if m := pricePattern.FindStringSubmatch(strings.TrimSpace(f.Price)); m == nil {
-		f.Errors.add("price", "Enter a price like 2.95 (at most two decimals).")
+		f.Errors.add("price", "Enter a price like 2.95 (at most two decimals), up to 1000000.00.")
 	} else {
 		whole, _ := strconv.ParseInt(m[1], 10, 64)
 		cents, _ := strconv.ParseInt((m[2] + "00")[:2], 10, 64)

@@ -68,6 +68,10 @@ func (s *Server) loadCart(r *http.Request) (cartPage, error) {
 }
 
 func (s *Server) handleCart(w http.ResponseWriter, r *http.Request) {
+	if sessionsDown(r.Context()) { // the cart is there, but we cannot tell whose it is
+		s.serveError(w, r, errSessionsDown)
+		return
+	}
 	page, err := s.loadCart(r)
 	if err != nil {
 		s.serveError(w, r, err)
@@ -109,6 +113,9 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, msg := quantity(values.Get("quantity"))
+	if msg == "" && n > p.Stock {
+		msg = fmt.Sprintf("Only %d in stock.", p.Stock)
+	}
 	if msg != "" {
 		page, err := s.catalog.FindProductPage(ctx, p.ID)
 		if err != nil {
@@ -130,7 +137,7 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	note := fmt.Sprintf("Added %d × %s to your cart.", n, p.Name)
 	if total == orders.MaxQuantity {
-		note += fmt.Sprintf(" Your cart now holds %d, the most of one product.", total)
+		note = fmt.Sprintf("Your cart holds %d × %s, the most of one product.", total, p.Name)
 	}
 	s.flash(ctx, note)
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)

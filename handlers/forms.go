@@ -53,6 +53,8 @@ func (fe fieldErrors) checkLength(field, label, value string, required bool, max
 	switch {
 	case required && strings.TrimSpace(value) == "":
 		fe.add(field, label+" is required.")
+	case required && strings.ContainsAny(value, "\r\n\t"):
+		fe.add(field, label+" must be on one line.")
 	case n > max:
 		fe.add(field, fmt.Sprintf("%s can be at most %d characters (this is %d).", label, max, n))
 	}
@@ -74,7 +76,7 @@ func (fe fieldErrors) checkPassword(value string) {
 	case utf8.RuneCountInString(value) < accounts.MinPasswordLength:
 		fe.add("password", fmt.Sprintf("Use at least %d characters.", accounts.MinPasswordLength))
 	case len(value) > accounts.MaxPasswordBytes:
-		fe.add("password", fmt.Sprintf("Use at most %d bytes (about %d letters).", accounts.MaxPasswordBytes, accounts.MaxPasswordBytes))
+		fe.add("password", fmt.Sprintf("Use at most %d bytes (%d plain letters; accented letters count two).", accounts.MaxPasswordBytes, accounts.MaxPasswordBytes))
 	}
 }
 
@@ -103,7 +105,9 @@ type loginForm struct {
 func (f *loginForm) validate() bool {
 	f.Errors = fieldErrors{}
 	f.Errors.checkLength("email", "E-mail", f.Email, true, accounts.MaxEmailLength)
-	f.Errors.checkLength("password", "Password", f.Password, true, 1000)
+	if f.Password == "" {
+		f.Errors.add("password", "Password is required.")
+	}
 	return len(f.Errors) == 0
 }
 

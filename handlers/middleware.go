@@ -25,13 +25,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status code written through it.
+// statusRecorder remembers the status code written through it. Once sealed (an error page
+// was sent from under the handler: the session could not be saved), it drops what the
+// handler still writes.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	sealed bool
 }
 
 func (rec *statusRecorder) WriteHeader(code int) {
+	if rec.sealed {
+		return
+	}
 	if rec.status == 0 {
 		rec.status = code
 	}
@@ -39,6 +45,9 @@ func (rec *statusRecorder) WriteHeader(code int) {
 }
 
 func (rec *statusRecorder) Write(b []byte) (int, error) {
+	if rec.sealed {
+		return len(b), nil
+	}
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}

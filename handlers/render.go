@@ -30,8 +30,10 @@ func (s *Server) renderView(w http.ResponseWriter, r *http.Request, status int, 
 	ctx := r.Context()
 	v.User = currentUser(ctx)
 	if hasSession(ctx) {
-		v.Flash = s.sessions.PopString(ctx, sessionFlash)
-		if id := s.cartID(ctx); id != "" {
+		if status < http.StatusBadRequest { // an error page leaves the message for the next page
+			v.Flash = s.sessions.PopString(ctx, sessionFlash)
+		}
+		if id := s.cartID(ctx); id != "" && s.redisUp() {
 			n, err := s.carts.Count(ctx, id)
 			if err != nil {
 				s.log.Warn("cart count unavailable", "err", err)

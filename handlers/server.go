@@ -107,13 +107,19 @@ type Options struct {
 	Logger    *slog.Logger
 	Templates *web.Templates
 	Sessions  *scs.SessionManager // its Store must be in Redis for instances to share sessions
-	Catalog   catalogStore
-	Accounts  accountStore
-	Carts     cartStore
-	Orders    orderStore
-	Checks    []Check
-	Lab       Lab
-	Metrics   http.Handler // served at GET /metrics; nil for none
+	// SessionsUp pings the session store; a POST is refused with 503 before it starts when
+	// the ping fails. Nil: no check.
+	SessionsUp func(context.Context) error
+	// RedisUp reports whether the cache's circuit breaker lets calls through; while it does
+	// not, pages skip their other Redis reads (cart count, rank, views). Nil: always.
+	RedisUp  func() bool
+	Catalog  catalogStore
+	Accounts accountStore
+	Carts    cartStore
+	Orders   orderStore
+	Checks   []Check
+	Lab      Lab
+	Metrics  http.Handler // served at GET /metrics; nil for none
 
 	Bestsellers  bestsellerBoard // the home panel's source, updated after each checkout
 	Live         liveBestsellers // GET /events/bestsellers
@@ -122,31 +128,36 @@ type Options struct {
 
 // Server serves the shop's pages.
 type Server struct {
-	log       *slog.Logger
-	templates *web.Templates
-	sessions  *scs.SessionManager
-	catalog   catalogStore
-	accounts  accountStore
-	carts     cartStore
-	orders    orderStore
-	checks    []Check
-	lab       Lab
-	metrics   http.Handler
-	board     bestsellerBoard
-	live      liveBestsellers
-	stats     productStats
+	log        *slog.Logger
+	templates  *web.Templates
+	sessions   *scs.SessionManager
+	sessionsUp func(context.Context) error
+	redisUp    func() bool
+	catalog    catalogStore
+	accounts   accountStore
+	carts      cartStore
+	orders     orderStore
+	checks     []Check
+	lab        Lab
+	metrics    http.Handler
+	board      bestsellerBoard
+	live       liveBestsellers
+	stats      productStats
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place.
 func NewServer(o Options) http.Handler {
 	s := &Server{
-		log: o.Logger, templates: o.Templates, sessions: o.Sessions, catalog: o.Catalog,
+		log: o.Logger, templates: o.Templates, sessions: o.Sessions, sessionsUp: o.SessionsUp, redisUp: o.RedisUp, catalog: o.Catalog,
 		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks, lab: o.Lab, metrics: o.Metrics,
 		board: o.Bestsellers, live: o.Live, stats: o.ProductStats,
+	}
+	if s.redisUp == nil {
+		s.redisUp = func() bool { return true }
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }
 	}
-	s.sessions.ErrorFunc = s.serveError
+	s.sessions.ErrorFunc = s.sessionSaveFailed
 	return s.routes()
 }

@@ -64,6 +64,14 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
+		// A change that needs the session (sign-in, the cart, checkout) must not start when
+		// the session cannot be saved: it would be half done.
+		if r.Method == http.MethodPost && s.sessionsUp != nil {
+			if err := s.sessionsUp(ctx); err != nil {
+				s.serveError(w, r, errors.Join(errSessionsDown, err))
+				return
+			}
+		}
 		if token != "" && s.sessions.Token(ctx) == "" {
 			if err := s.sessions.RenewToken(ctx); err != nil {
 				s.serveError(w, r, err)
@@ -72,6 +80,16 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 		}
 		save.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// sessionSaveFailed is scs's ErrorFunc: the session could not be loaded or saved. When it
+// fails while saving, the handler has already decided its answer (often a redirect after a
+// change); the error page replaces it, and the handler's own writes are dropped.
+func (s *Server) sessionSaveFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.serveError(w, r, errors.Join(errSessionsDown, err))
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.sealed = true
+	}
 }
 
 // sessionsDown reports whether the request is served without its session.

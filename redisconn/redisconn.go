@@ -78,6 +78,11 @@ func (s Settings) Client() *redis.Client {
 		DialTimeout:  DialTimeout,
 		ReadTimeout:  ReadTimeout,
 		WriteTimeout: WriteTimeout,
+		// One retry, soon: enough for a connection a failover closed, not so many that a
+		// Redis that is away slows every page by a second.
+		MaxRetries:      1,
+		MinRetryBackoff: 5 * time.Millisecond,
+		MaxRetryBackoff: 50 * time.Millisecond,
 	})
 }
 

@@ -55,6 +55,8 @@ var funcs = template.FuncMap{
 	},
 	// percent formats a ratio as a percentage with one decimal, e.g. percent 0.953 = "95.3 %".
 	"percent": func(r float64) string { return fmt.Sprintf("%.1f %%", 100*r) },
+	// dur formats a duration as Go writes it, e.g. "5s", "50ms".
+	"dur": func(d time.Duration) string { return d.String() },
 	// secs formats a duration in whole seconds, e.g. "293 s".
 	"secs": func(d time.Duration) string { return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds())) },
 }

@@ -178,8 +178,9 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool)
 // restart.
 func TestRedisAppearsAfterStart(t *testing.T) {
 	srv := testenv.NewRedisServer(t, testenv.FreePort(t))
+	dbURL := testenv.SeededDBURL(t)
 	base := startShop(t, map[string]string{
-		"SHOP_DATABASE_URL": testenv.SeededDBURL(t),
+		"SHOP_DATABASE_URL": dbURL,
 		"SHOP_REDIS_URL":    srv.URL(),
 		"SHOP_SEED":         "false",
 	})
@@ -190,8 +191,13 @@ func TestRedisAppearsAfterStart(t *testing.T) {
 	if st, _, body := b.do(http.MethodGet, "/products/1", nil); st != 200 || !strings.Contains(body, "WHITE HANGING HEART") {
 		t.Fatalf("product page without Redis = %d", st)
 	}
-	if st, _, _ := b.do(http.MethodPost, "/register", url.Values{"email": {"early@example.com"}, "name": {"E"}, "password": {"a fine long password"}}); st != 503 {
-		t.Errorf("sign-up without Redis = %d, want 503", st)
+	if st, _, body := b.do(http.MethodPost, "/register", url.Values{"email": {"early@example.com"}, "name": {"E"}, "password": {"a fine long password"}}); st != 503 || strings.Contains(body, "Welcome") {
+		t.Errorf("sign-up without Redis = %d, want a 503 page without a welcome", st)
+	}
+	var accounts int
+	testenv.Pool(t, dbURL).QueryRow(context.Background(), `SELECT count(*) FROM users WHERE email = 'early@example.com'`).Scan(&accounts)
+	if accounts != 0 {
+		t.Error("a sign-up refused with 503 left an account behind")
 	}
 
 	srv.Start()

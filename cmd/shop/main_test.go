@@ -126,6 +126,33 @@ func TestRunServesTheShop(t *testing.T) {
 	}
 }
 
+func TestCacheOffStillCounts(t *testing.T) {
+	url := startShop(t, map[string]string{
+		"SHOP_DATABASE_URL": testenv.SeededDBURL(t),
+		"SHOP_REDIS_URL":    testenv.RedisURL(),
+		"SHOP_SEED":         "false",
+		"SHOP_CACHE":        "off",
+	})
+	for range 2 {
+		resp, err := http.Get(url + "/products/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Cache"); got != "BYPASS" {
+			t.Errorf("X-Cache with the cache off = %q, want BYPASS", got)
+		}
+	}
+	_, metrics := body(t, url+"/metrics")
+	if !strings.Contains(metrics, `shop_cache_requests_total{cache="product",result="bypass"} 2`) {
+		t.Error("/metrics does not count the bypasses of a shop with its cache off")
+	}
+	_, lab := body(t, url+"/lab")
+	if !strings.Contains(lab, "The cache is off") || !strings.Contains(lab, "<b>product</b>") {
+		t.Error("/lab does not show the cache off and its counters")
+	}
+}
+
 func TestServeSeedsAnEmptyDatabase(t *testing.T) {
 	dbURL := testenv.EmptyDB(t) // not even migrated
 	url := startShop(t, map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL()})

@@ -96,8 +96,6 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		Logger:    logger,
 		Templates: templates,
 		Sessions:  handlers.NewSessions(sessionStore, cfg.SessionIdleTimeout, cfg.SessionLifetime, cfg.SessionSecure),
-		Catalog:   products,
-		Accounts:  users,
 		Carts:     orders.NewCarts(rdb, cfg.RedisKeyPrefix, cfg.SessionLifetime),
 		Orders:    orders.NewStore(pool),
 		Checks: []handlers.Check{
@@ -107,36 +105,33 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		Lab:     handlers.Lab{Instance: instanceName(), DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled},
 		Metrics: m.Handler(),
 	}
-	ensureAdmin := users.EnsureAdmin
-	var theCache *cache.Cache
-	if cfg.CacheEnabled {
-		copts := cache.Options{
-			Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: instanceName(),
-			OnLag: func(d time.Duration) { m.InvalidationLag.Observe(d.Seconds()) },
-		}
-		if cfg.RedisReaderURL != "" {
-			readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)
-			if err != nil {
-				return fmt.Errorf("SHOP_REDIS_READER_URL: %w", err)
-			}
-			reader := readerSettings.Client()
-			defer reader.Close()
-			reader.AddHook(reqstats.RedisHook{})
-			copts.Reader = reader
-		}
-		theCache = cache.New(rdb, copts)
-		cachedUsers := accounts.NewCached(users, theCache, cfg.TTL, cfg.L1, logger)
-		opts.Catalog = catalog.NewCached(products, theCache, cfg.TTL, cfg.L1, logger)
-		opts.Accounts = cachedUsers
-		opts.Lab.CacheStats = theCache.Stats
-		opts.Lab.Lags = theCache.Lags
-		opts.Lab.NearSize = theCache.NearSize
-		opts.Lab.L1 = cfg.L1
-		caches = theCache.Stats
-		ensureAdmin = cachedUsers.EnsureAdmin
+	// The cache is always built; SHOP_CACHE=off only disables it, so that every read still
+	// shows on /lab, /metrics and the page's footer (as BYPASS).
+	copts := cache.Options{
+		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: instanceName(),
+		OnLag: func(d time.Duration) { m.InvalidationLag.Observe(d.Seconds()) }, Disabled: !cfg.CacheEnabled,
 	}
+	if cfg.RedisReaderURL != "" {
+		readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)
+		if err != nil {
+			return fmt.Errorf("SHOP_REDIS_READER_URL: %w", err)
+		}
+		reader := readerSettings.Client()
+		defer reader.Close()
+		reader.AddHook(reqstats.RedisHook{})
+		copts.Reader = reader
+	}
+	theCache := cache.New(rdb, copts)
+	cachedUsers := accounts.NewCached(users, theCache, cfg.TTL, cfg.L1, logger)
+	opts.Catalog = catalog.NewCached(products, theCache, cfg.TTL, cfg.L1, logger)
+	opts.Accounts = cachedUsers
+	opts.Lab.CacheStats = theCache.Stats
+	opts.Lab.Lags = theCache.Lags
+	opts.Lab.NearSize = theCache.NearSize
+	opts.Lab.L1 = cfg.L1
+	caches = theCache.Stats
 	if cfg.AdminEmail != "" {
-		admin, err := ensureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		admin, err := cachedUsers.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {
 			return err
 		}
@@ -169,14 +164,23 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { live.Run(background) })
 	workers.Go(func() { board.RunRepair(background, cfg.LeaderboardRepairPeriod) })
-	if theCache != nil {
-		// Invalidations: pub/sub between instances, and Postgres notifications for changes
-		// made anywhere; expirations are counted when the server reports them.
-		workers.Go(func() { theCache.RunInvalidations(background) })
-		workers.Go(func() { theCache.RunExpirations(background, redisSettings.DB) })
-		listener := invalidation.NewListener(pool.Config().ConnConfig.Copy(), theCache.Invalidate, logger)
-		workers.Go(func() { listener.Run(background) })
+	// Invalidations: pub/sub between instances, and Postgres notifications for changes
+	// made anywhere; expirations are counted when the server reports them.
+	workers.Go(func() { theCache.RunInvalidations(background) })
+	workers.Go(func() { theCache.RunExpirations(background, redisSettings.DB) })
+	listener := invalidation.NewListener(pool.Config().ConnConfig.Copy(), theCache.Invalidate, logger)
+	workers.Go(func() { listener.Run(background) })
+
+	opts.SessionsUp = func(ctx context.Context) error {
+		conn, err := sessionPool.GetContext(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		_, err = conn.Do("PING")
+		return err
 	}
+	opts.RedisUp = theCache.Available
 	handler := handlers.NewServer(opts)
 	err = listenAndServe(ctx, cfg, logger, handler, live.Close)
 

@@ -25,7 +25,7 @@
       a.textContent = row.name;
       var note = document.createElement("span");
       note.className = "muted";
-      note.textContent = row.units + " sold · " + row.price;
+      note.textContent = row.units.toLocaleString("en-GB") + " sold · " + row.price;
       li.append(a, " ", note);
       list.append(li);
     });
