@@ -67,6 +67,7 @@ type orderStore interface {
 type bestsellerBoard interface {
 	Top(ctx context.Context, s leaderboard.Scope, n int) ([]leaderboard.Entry, error)
 	Record(ctx context.Context, at time.Time, lines []leaderboard.Line) error
+	ForgetLists(ctx context.Context) error
 }
 
 // liveBestsellers hands the panel's new lists to streaming responses.

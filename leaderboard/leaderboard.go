@@ -179,6 +179,15 @@ func (b *Board) Channel() string { return b.key("events") }
 func (b *Board) weekKey() string { return b.key("7d") }
 func (b *Board) topKey() string  { return b.key("top") }
 
+// ForgetLists drops the cached top-N lists, which hold names and prices: for when a product
+// changed. The next read computes them again.
+func (b *Board) ForgetLists(ctx context.Context) error {
+	if err := b.rdb.Del(ctx, b.topKey()).Err(); err != nil {
+		return fmt.Errorf("leaderboard: forget lists: %w", err)
+	}
+	return nil
+}
+
 // dayExpiry is when the board of day d may go: at the end of day d+Window, the last day a
 // rolling window (plus one day of slack for clocks) still needs it.
 func dayExpiry(d time.Time) time.Time {
