@@ -107,7 +107,7 @@ func TestTLSAndAuthJourney(t *testing.T) {
 // the cart (go-redis) must write again within 5 s, and the session made before the failover
 // must survive it (it was replicated).
 func TestFailover(t *testing.T) {
-	primary := testenv.StartRedis(t)
+	primary := testenv.StartRedis(t, "--repl-diskless-sync-delay", "0")
 	replica := testenv.StartRedis(t, "--replicaof", "127.0.0.1", fmt.Sprint(primary.Port))
 	admin := func(s *testenv.RedisServer) *redis.Client {
 		c := redis.NewClient(&redis.Options{Addr: s.Addr()})
