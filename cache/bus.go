@@ -132,7 +132,7 @@ func (c *Cache) RunInvalidations(ctx context.Context) {
 		return
 	}
 	var once sync.Once
-	c.subscribe(ctx, []string{c.prefix + InvalidationChannel}, func(m *redis.Message) { c.receive(m.Payload) }, func() {
+	c.subscribe(ctx, c.rdb, []string{c.prefix + InvalidationChannel}, func(m *redis.Message) { c.receive(m.Payload) }, func() {
 		c.flushNear()
 		once.Do(func() { close(c.subscribed) })
 	})
@@ -143,8 +143,8 @@ func (c *Cache) Subscribed() <-chan struct{} { return c.subscribed }
 
 // subscribe runs a subscription loop: onMessage for each message, onGap at each
 // (re)subscription and error. It pings a silent connection so that a dead one is noticed.
-func (c *Cache) subscribe(ctx context.Context, channels []string, onMessage func(*redis.Message), onGap func()) {
-	ps := c.rdb.Subscribe(ctx, channels...)
+func (c *Cache) subscribe(ctx context.Context, client redis.UniversalClient, channels []string, onMessage func(*redis.Message), onGap func()) {
+	ps := client.Subscribe(ctx, channels...)
 	stop := context.AfterFunc(ctx, func() { ps.Close() })
 	defer stop()
 	defer ps.Close()
@@ -188,12 +188,31 @@ func (c *Cache) subscribe(ctx context.Context, channels []string, onMessage func
 // (__keyevent@db__:expired) until ctx ends. The server must have notify-keyspace-events
 // with E and x (the bundled Terraform's parameter group sets "Ex"); when it says it has not,
 // this logs so once and returns. Where CONFIG is not allowed (ElastiCache), it subscribes
-// anyway.
+// anyway. Keyspace events are local to a node, so on a cluster it listens to every master
+// known at start (a master added later is not heard).
 func (c *Cache) RunExpirations(ctx context.Context, db int) {
 	if c.disabled {
 		return
 	}
-	cfg, err := c.rdb.ConfigGet(ctx, "notify-keyspace-events").Result()
+	cluster, ok := c.rdb.(*redis.ClusterClient)
+	if !ok {
+		c.runExpirations(ctx, c.rdb, db)
+		return
+	}
+	var wg sync.WaitGroup
+	err := cluster.ForEachMaster(ctx, func(_ context.Context, master *redis.Client) error {
+		wg.Go(func() { c.runExpirations(ctx, master, 0) })
+		return nil
+	})
+	if err != nil && c.log != nil {
+		c.log.Warn("cache: cannot list the cluster's masters; expirations are not counted", "err", err)
+	}
+	<-ctx.Done()
+	wg.Wait()
+}
+
+func (c *Cache) runExpirations(ctx context.Context, client redis.UniversalClient, db int) {
+	cfg, err := client.ConfigGet(ctx, "notify-keyspace-events").Result()
 	if err == nil {
 		flags := cfg["notify-keyspace-events"]
 		if !strings.Contains(flags, "E") || !strings.ContainsAny(flags, "xA") {
@@ -205,7 +224,7 @@ func (c *Cache) RunExpirations(ctx context.Context, db int) {
 		}
 	}
 	channel := fmt.Sprintf("__keyevent@%d__:expired", db)
-	c.subscribe(ctx, []string{channel}, func(m *redis.Message) { c.countExpired(m.Payload) }, func() {})
+	c.subscribe(ctx, client, []string{channel}, func(m *redis.Message) { c.countExpired(m.Payload) }, func() {})
 }
 
 func (c *Cache) countExpired(fullKey string) {

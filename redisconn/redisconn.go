@@ -86,6 +86,27 @@ func (s Settings) Client() *redis.Client {
 	})
 }
 
+// ClusterClient returns a go-redis client of the Redis Cluster whose configuration endpoint
+// (any node) is s.Addr. It reloads the cluster's layout every second: by default go-redis
+// waits 60 s, and a dead master's slots stay unwritable for that long when only dial errors
+// (which trigger no reload) tell of the failover (measured: 20 s and more of failed writes
+// with the default, 4 s with 1 s).
+func (s Settings) ClusterClient() *redis.ClusterClient {
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:                      []string{s.Addr},
+		Username:                   s.Username,
+		Password:                   s.Password,
+		TLSConfig:                  s.TLS,
+		DialTimeout:                DialTimeout,
+		ReadTimeout:                ReadTimeout,
+		WriteTimeout:               WriteTimeout,
+		MaxRetries:                 2,
+		MinRetryBackoff:            5 * time.Millisecond,
+		MaxRetryBackoff:            100 * time.Millisecond,
+		ClusterStateReloadInterval: time.Second,
+	})
+}
+
 // Pool returns a redigo connection pool for s, as scs/redisstore needs. Unlike go-redis,
 // redigo keeps a connection that answered READONLY; the pool here wraps each connection so
 // that such an answer retires it, and the next request dials the (new) primary.

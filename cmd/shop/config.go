@@ -34,6 +34,7 @@ type config struct {
 	RedisURL        string        // SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET (secret: may hold the AUTH token)
 	RedisKeyPrefix  string        // SHOP_REDIS_KEY_PREFIX: starts every key the shop writes; empty by default
 	RedisCAFile     string        // SHOP_REDIS_CA_FILE: PEM bundle of the CAs to trust for rediss://
+	RedisCluster    bool          // SHOP_REDIS_MODE=cluster: the URL is a cluster's configuration endpoint
 	RedisReaderURL  string        // SHOP_REDIS_READER_URL, or the secret's "reader": replicas for cache reads (secret)
 	Seed            bool          // SHOP_SEED: seed the default data set into an empty catalog
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
@@ -124,16 +125,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 	switch v := getenv("SHOP_REDIS_MODE"); v {
 	case "", "standalone":
 	case "cluster":
-		errs = append(errs, errors.New("SHOP_REDIS_MODE: cluster mode is not supported yet; use a replication group "+
-			"with cluster mode disabled (SHOP_REDIS_MODE=standalone)"))
+		cfg.RedisCluster = true
 	default:
-		bad("SHOP_REDIS_MODE", "standalone", v, nil)
+		bad("SHOP_REDIS_MODE", "standalone or cluster", v, nil)
 	}
 	if v := getenv("SHOP_REDIS_READER_URL"); v != "" {
 		if _, err := redis.ParseURL(v); err != nil {
 			bad("SHOP_REDIS_READER_URL", "redis://… or rediss://… of the reader endpoint", redactURL(v), nil)
 		}
 		cfg.RedisReaderURL = v
+	}
+	if cfg.RedisCluster && cfg.RedisReaderURL != "" {
+		errs = append(errs, errors.New("SHOP_REDIS_READER_URL: not with SHOP_REDIS_MODE=cluster (a cluster has no reader endpoint)"))
 	}
 	if v := getenv("SHOP_REDIS_CA_FILE"); v != "" {
 		if _, err := redisconn.Parse(cfg.RedisURL, v); err != nil {
@@ -257,6 +260,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("redis_reader_url", redactURL(c.RedisReaderURL)),
 		slog.String("redis_key_prefix", c.RedisKeyPrefix),
+		slog.Bool("redis_cluster", c.RedisCluster),
 		slog.String("redis_ca_file", c.RedisCAFile),
 		slog.Bool("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/shopcache/shop/accounts"
@@ -28,6 +29,7 @@ import (
 	"github.com/shopcache/shop/productstats"
 	"github.com/shopcache/shop/redisconn"
 	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/sessionstore"
 	"github.com/shopcache/shop/views"
 	"github.com/shopcache/shop/web"
 )
@@ -83,12 +85,36 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	case err != nil:
 		return fmt.Errorf("SHOP_REDIS_URL (%s): %w", redactURL(cfg.RedisURL), err)
 	}
-	rdb := redisSettings.Client()
+	// One client for everything but the sessions; the sessions through redisstore (a redigo
+	// pool) on a single Redis, through our go-redis store on a cluster, which redisstore
+	// cannot speak to.
+	var (
+		rdb          redis.UniversalClient
+		sessionStore reqstats.SessionStore
+		sessionsUp   func(context.Context) error
+	)
+	if cfg.RedisCluster {
+		cluster := redisSettings.ClusterClient()
+		rdb = cluster
+		sessionStore = reqstats.SessionStore{Store: sessionstore.New(cluster, cfg.RedisKeyPrefix+sessionKeyPrefix)}
+		sessionsUp = func(ctx context.Context) error { return cluster.Ping(ctx).Err() }
+	} else {
+		rdb = redisSettings.Client()
+		sessionPool := redisSettings.Pool()
+		defer sessionPool.Close()
+		sessionStore = reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, cfg.RedisKeyPrefix+sessionKeyPrefix)}
+		sessionsUp = func(ctx context.Context) error {
+			conn, err := sessionPool.GetContext(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			_, err = conn.Do("PING")
+			return err
+		}
+	}
 	defer rdb.Close()
 	rdb.AddHook(reqstats.RedisHook{})
-	sessionPool := redisSettings.Pool()
-	defer sessionPool.Close()
-	sessionStore := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, cfg.RedisKeyPrefix+sessionKeyPrefix)}
 
 	products := catalog.NewStore(pool).WithLatency(cfg.DBLatency)
 	users := accounts.NewStore(pool, bcrypt.DefaultCost).WithLatency(cfg.DBLatency)
@@ -171,15 +197,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	listener := invalidation.NewListener(pool.Config().ConnConfig.Copy(), theCache.Invalidate, logger)
 	workers.Go(func() { listener.Run(background) })
 
-	opts.SessionsUp = func(ctx context.Context) error {
-		conn, err := sessionPool.GetContext(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		_, err = conn.Do("PING")
-		return err
-	}
+	opts.SessionsUp = sessionsUp
 	opts.RedisUp = theCache.Available
 	handler := handlers.NewServer(opts)
 	err = listenAndServe(ctx, cfg, logger, handler, live.Close)
