@@ -103,10 +103,6 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if sessionsDown(ctx) {
-		s.serveError(w, r, errSessionsDown)
-		return
-	}
 	p, err := s.cartProduct(r, values.Get("product_id"))
 	if err != nil {
 		s.serveError(w, r, err)
@@ -150,10 +146,6 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if sessionsDown(ctx) {
-		s.serveError(w, r, errSessionsDown)
-		return
-	}
 	p, err := s.cartProduct(r, r.PathValue("id"))
 	if err != nil {
 		s.serveError(w, r, err)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -74,6 +75,21 @@ func pageNumber(values url.Values) (int, error) {
 		return 0, badRequest(fmt.Sprintf("The page number must be a whole number from 1 to %d.", maxPage))
 	}
 	return n, nil
+}
+
+// listingQuery reads the query string of a listing: the text parameter name (at most
+// maxRunes characters) and the page number.
+func listingQuery(r *http.Request, name string, maxRunes int) (string, int, error) {
+	values, err := query(r.URL.RawQuery)
+	if err != nil {
+		return "", 0, err
+	}
+	v, err := text(values, name, maxRunes)
+	if err != nil {
+		return "", 0, err
+	}
+	page, err := pageNumber(values)
+	return v, page, err
 }
 
 var idPattern = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)

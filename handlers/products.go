@@ -46,17 +46,7 @@ type productsPage struct {
 }
 
 func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
-	values, err := query(r.URL.RawQuery)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	category, err := text(values, "category", maxCategoryRunes)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	page, err := pageNumber(values)
+	category, page, err := listingQuery(r, "category", maxCategoryRunes)
 	if err != nil {
 		s.serveError(w, r, err)
 		return
@@ -154,17 +144,7 @@ type searchPage struct {
 }
 
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
-	values, err := query(r.URL.RawQuery)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	q, err := text(values, "q", maxQueryRunes)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	page, err := pageNumber(values)
+	q, page, err := listingQuery(r, "q", maxQueryRunes)
 	if err != nil {
 		s.serveError(w, r, err)
 		return

@@ -55,6 +55,7 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 		}
 		ctx, err := s.sessions.Load(context.WithValue(r.Context(), sessionStateKey, sessionLoaded), token)
 		if err != nil {
+			// Every handler of a POST may count on its session from here on.
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				s.serveError(w, r, errors.Join(errSessionsDown, err))
 				return
