@@ -24,9 +24,6 @@ func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Opt
 	})}
 }
 
-// Profiles is the profile cache, for tests and the invalidation listener.
-func (c *Cached) Profiles() *cache.Aside[User] { return c.profiles }
-
 // FindUser returns the user with id from the cache, loading it on a miss.
 func (c *Cached) FindUser(ctx context.Context, id int64) (User, error) {
 	return c.profiles.Get(ctx, keys.User(id), func(ctx context.Context) (User, int64, error) {

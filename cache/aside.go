@@ -76,16 +76,6 @@ func NewAside[T any](c *Cache, name string, o AsideOptions) *Aside[T] {
 	return a
 }
 
-// WithTTL returns the same cache — same name, counters and keys — writing with ttl: for
-// data of the same kind whose freshness needs differ (the home page's lists live shorter
-// than the catalog's).
-func (a *Aside[T]) WithTTL(ttl TTL) *Aside[T] {
-	b := *a
-	b.o.TTL = ttl
-	b.group = new(singleflight.Group)
-	return &b
-}
-
 // Name is the cache's name, as in metrics.
 func (a *Aside[T]) Name() string { return a.name }
 

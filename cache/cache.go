@@ -99,9 +99,6 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 	return c
 }
 
-// Client returns the Redis client the cache uses.
-func (c *Cache) Client() redis.UniversalClient { return c.rdb }
-
 // Key returns the full Redis key of a cache key: the prefix and the key.
 func (c *Cache) Key(key string) string { return c.prefix + key }
 

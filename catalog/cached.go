@@ -51,9 +51,6 @@ func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Opt
 	}
 }
 
-// Pages is the product-page cache, for tests and for the invalidation listener.
-func (c *Cached) Pages() *cache.Aside[ProductPage] { return c.pages }
-
 // FindProductPage returns product id with its reviews, or ErrNotFound (remembered for the
 // negative TTL).
 func (c *Cached) FindProductPage(ctx context.Context, id int64) (ProductPage, error) {

@@ -353,7 +353,3 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, u ProductUpdate) (P
 	}
 	return p, nil
 }
-
-// ProductsChanged is told of products whose rows changed outside the catalog (a checkout
-// took stock), with their new versions. The Store caches nothing, so it does nothing.
-func (s *Store) ProductsChanged(context.Context, map[int64]int64) {}

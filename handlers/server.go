@@ -22,8 +22,7 @@ import (
 	"github.com/shopcache/shop/web"
 )
 
-// catalogStore is what the pages need of the catalog (catalog.Cached, or catalog.Store with
-// the cache off).
+// catalogStore is what the pages need of the catalog (catalog.Cached).
 type catalogStore interface {
 	FindProduct(ctx context.Context, id int64) (catalog.Product, error)
 	FindProductPage(ctx context.Context, id int64) (catalog.ProductPage, error)
