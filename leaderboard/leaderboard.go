@@ -358,6 +358,33 @@ return n`)
 func (b *Board) Rebuild(ctx context.Context) (RebuildResult, error) {
 	start := time.Now()
 	token := randomToken()
+	// One rebuild at a time across instances: two at once would each count the other's
+	// swapped-in board as "gained since the copy" and double it. A second caller waits for
+	// the first to finish, and then has nothing to do.
+	lock := b.key("rebuilding")
+	got, err := b.rdb.SetNX(ctx, lock, token, tmpTTL).Result()
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("leaderboard: rebuild: lock: %w", err)
+	}
+	if !got {
+		for {
+			select {
+			case <-ctx.Done():
+				return RebuildResult{}, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			n, err := b.rdb.Exists(ctx, lock).Result()
+			if err != nil {
+				return RebuildResult{}, fmt.Errorf("leaderboard: rebuild: wait for another: %w", err)
+			}
+			if n == 0 {
+				return RebuildResult{Took: time.Since(start)}, nil
+			}
+		}
+	}
+	defer func() {
+		_ = releaseRebuildScript.Run(context.WithoutCancel(ctx), b.rdb, []string{lock}, token).Err()
+	}()
 	tmp := func(live string) string { return b.key("tmp", token, strings.TrimPrefix(live, b.key(""))) }
 	copyOf := func(live string) string { return b.key("tmp", token, "copy", strings.TrimPrefix(live, b.key(""))) }
 
@@ -469,6 +496,11 @@ func (b *Board) Rebuild(ctx context.Context) (RebuildResult, error) {
 
 // must lets a query's error surface in CollectRows, as pgx intends (rows carry the error).
 func must(rows pgx.Rows, _ error) pgx.Rows { return rows }
+
+// releaseRebuildScript deletes the rebuild lock KEYS[1] if it still holds ARGV[1].
+var releaseRebuildScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
 
 func randomToken() string {
 	var buf [8]byte

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -401,5 +402,30 @@ func TestRebuildKeepsIncrementsMadeDuringIt(t *testing.T) {
 	}
 	if n := rdb.ZCard(ctx, board.AllKey()).Val(); n != 4071 {
 		t.Errorf("ZCARD = %d, want 4070 products + the one recorded", n)
+	}
+}
+
+// TestConcurrentRebuildsDoNotDouble: two instances that start together both find the board
+// missing and rebuild it at once; the board must still equal the SQL sums.
+func TestConcurrentRebuildsDoNotDouble(t *testing.T) {
+	pool := testenv.SeededDB(t)
+	a, rdb := newBoard(t, pool)
+	b := leaderboard.New(rdb, pool, strings.TrimSuffix(a.AllKey(), "lb:{bestsellers}:all"), discard) // same prefix
+	ctx := context.Background()
+	errs := make(chan error, 2)
+	for _, board := range []*leaderboard.Board{a, b} {
+		go func() { _, err := board.Rebuild(ctx); errs <- err }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := sqlUnits(t, pool)
+	got := boardScores(t, rdb, a.AllKey())
+	for id, units := range want {
+		if got[id] != units {
+			t.Fatalf("after two concurrent rebuilds ZSCORE all %s = %v, want the SQL sum %v", id, got[id], units)
+		}
 	}
 }
