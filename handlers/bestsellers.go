@@ -50,12 +50,14 @@ func rowsFromSQL(best []catalog.Bestseller) []bestsellerRow {
 // bestsellers returns the home panel: from the leaderboard in Redis, or, when Redis does not
 // answer, from the SQL aggregate over the order history.
 func (s *Server) bestsellers(ctx context.Context) ([]bestsellerRow, error) {
-	entries, err := s.board.Top(ctx, leaderboard.AllTime, bestsellerCount)
-	if err == nil {
-		reqstats.From(ctx).AddSource(reqstats.Source{Data: "bestsellers", Layer: reqstats.LayerRedis})
-		return rowsFromBoard(entries), nil
+	if s.redisUp() { // while the breaker is open, straight to Postgres
+		entries, err := s.board.Top(ctx, leaderboard.AllTime, bestsellerCount)
+		if err == nil {
+			reqstats.From(ctx).AddSource(reqstats.Source{Data: "bestsellers", Layer: reqstats.LayerRedis})
+			return rowsFromBoard(entries), nil
+		}
+		s.log.Warn("leaderboard unavailable; bestsellers from Postgres", "err", err)
 	}
-	s.log.Warn("leaderboard unavailable; bestsellers from Postgres", "err", err)
 	best, err := s.catalog.ListBestsellers(ctx, bestsellerCount)
 	if err != nil {
 		return nil, err

@@ -188,12 +188,35 @@ var (
 	ErrTLSRequired = errors.New("Redis closed the connection at once: TLS required? (use rediss://)")
 	ErrNotTLS      = errors.New("Redis does not speak TLS here (use redis://, or the TLS port)")
 	ErrCertificate = errors.New("Redis's TLS certificate is not trusted (set SHOP_REDIS_CA_FILE to its CA bundle)")
+	ErrMode        = errors.New("Redis is not in the mode configured (SHOP_REDIS_MODE)")
+	ErrDatabase    = errors.New("Redis has no such database (the number after the / in the URL)")
 )
 
 // Check pings the server once and says what is wrong, if anything, as one of the errors
 // above (wrapped with the cause). It catches at start-up what would otherwise show later as
-// a bare EOF (go-redis #1306).
-func (s Settings) Check(ctx context.Context) error {
+// a bare EOF (go-redis #1306). cluster says whether the shop expects a cluster node (cluster
+// mode enabled) or a single Redis, and the server must agree.
+func (s Settings) Check(ctx context.Context, cluster bool) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	c := s.Client()
+	defer c.Close()
+	info, err := c.Info(ctx, "cluster").Result()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	enabled := strings.Contains(info, "cluster_enabled:1")
+	switch {
+	case cluster && !enabled:
+		return fmt.Errorf("%w: SHOP_REDIS_MODE=cluster, but this Redis has cluster support disabled", ErrMode)
+	case !cluster && enabled:
+		return fmt.Errorf("%w: this Redis is a cluster node; set SHOP_REDIS_MODE=cluster", ErrMode)
+	}
+	return nil
+}
+
+func (s Settings) check(ctx context.Context) error {
 	if s.TLS != nil {
 		if err := s.checkHandshake(ctx); err != nil {
 			return err
@@ -217,6 +240,8 @@ func (s Settings) Check(ctx context.Context) error {
 		return fmt.Errorf("%w: %v", ErrCertificate, err)
 	case s.TLS == nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
 		return fmt.Errorf("%w: %v", ErrTLSRequired, err)
+	case strings.Contains(msg, "DB index is out of range"):
+		return fmt.Errorf("%w: %v", ErrDatabase, err)
 	}
 	return fmt.Errorf("%w: %v", ErrUnreachable, err)
 }

@@ -19,7 +19,7 @@ func check(t *testing.T, url, caFile string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	return s.Check(ctx)
+	return s.Check(ctx, false)
 }
 
 func TestCheckTellsMistakesFromAbsence(t *testing.T) {
@@ -41,6 +41,7 @@ func TestCheckTellsMistakesFromAbsence(t *testing.T) {
 		{"untrusted certificate", tlsURL("s3cret-token"), "", redisconn.ErrCertificate},
 		{"TLS to a plain port", "rediss://" + plain.Addr() + "/0", files.CA, redisconn.ErrNotTLS},
 		{"nothing listening", fmt.Sprintf("redis://127.0.0.1:%d/0", testenv.FreePort(t)), "", redisconn.ErrUnreachable},
+		{"no such database", "redis://" + plain.Addr() + "/99", "", redisconn.ErrDatabase},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +51,27 @@ func TestCheckTellsMistakesFromAbsence(t *testing.T) {
 		})
 	}
 	_ = srv
+}
+
+func TestCheckWantsTheConfiguredMode(t *testing.T) {
+	plain := testenv.StartRedis(t)
+	node := testenv.StartRedis(t, "--cluster-enabled", "yes", "--cluster-config-file", t.TempDir()+"/nodes.conf")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		addr    string
+		cluster bool
+		want    error
+	}{
+		{"cluster mode on a single Redis", plain.Addr(), true, redisconn.ErrMode},
+		{"standalone on a cluster node", node.Addr(), false, redisconn.ErrMode},
+		{"cluster mode on a cluster node", node.Addr(), true, nil},
+	} {
+		s, _ := redisconn.Parse("redis://"+tc.addr+"/0", "")
+		if err := s.Check(ctx, tc.cluster); !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+			t.Errorf("%s: Check = %v, want %v", tc.name, err, tc.want)
+		}
+	}
 }
 
 // TestSessionPoolOverTLS: the redigo pool under the session store gets the same TLS, CA and

@@ -135,6 +135,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.RedisReaderURL = v
 	}
+	if o, err := redis.ParseURL(cfg.RedisURL); cfg.RedisCluster && err == nil && o.DB != 0 {
+		errs = append(errs, errors.New("SHOP_REDIS_URL: a cluster has database 0 only; end the URL with /0 or nothing"))
+	}
 	if cfg.RedisCluster && cfg.RedisReaderURL != "" {
 		errs = append(errs, errors.New("SHOP_REDIS_READER_URL: not with SHOP_REDIS_MODE=cluster (a cluster has no reader endpoint)"))
 	}

@@ -76,14 +76,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	// A server that is away is waited for; one that refuses TLS, our TLS or our token is a
 	// mistake in the configuration, said now rather than as EOFs later.
 	checkCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	err = redisSettings.Check(checkCtx)
+	err = redisSettings.Check(checkCtx, cfg.RedisCluster)
 	cancel()
 	switch {
 	case errors.Is(err, redisconn.ErrUnreachable):
 		logger.Warn("Redis is not reachable at start; the shop serves pages from Postgres, and signing in, "+
 			"the cart and checkout answer 503 until it is", "redis_url", redactURL(cfg.RedisURL), "err", err)
 	case err != nil:
-		return fmt.Errorf("SHOP_REDIS_URL (%s): %w", redactURL(cfg.RedisURL), err)
+		return fmt.Errorf("Redis (SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET: %s): %w", redactURL(cfg.RedisURL), err)
 	}
 	// One client for everything but the sessions; the sessions through redisstore (a redigo
 	// pool) on a single Redis, through our go-redis store on a cluster, which redisstore
