@@ -388,8 +388,13 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-// versionOf (Lua) reads the version of a stored entry, "<version>:<json>".
-const versionOf = `local function versionOf(s) return tonumber(string.match(s, '^(%d+):')) end
+// storedAtLeast (Lua) reports whether KEYS' entry, "<version>:<json>", holds version or newer.
+const storedAtLeast = `local function storedAtLeast(key, version)
+  local cur = redis.call('GET', key)
+  if not cur then return false end
+  local v = tonumber(string.match(cur, '^(%d+):'))
+  return v ~= nil and v >= tonumber(version)
+end
 `
 
 // fillScript: KEYS value, lease; ARGV token, entry, ttl ms, version. Stores the entry only
@@ -397,39 +402,25 @@ const versionOf = `local function versionOf(s) return tonumber(string.match(s, '
 // The lease is left to expire, not deleted: a reader that missed just before the fill and
 // comes for the lease just after it finds it taken, waits, and reads the filled value
 // instead of loading again.
-var fillScript = redis.NewScript(versionOf + `
+var fillScript = redis.NewScript(storedAtLeast + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local v = versionOf(cur)
-  if v and v >= tonumber(ARGV[4]) then return 0 end
-end
+if storedAtLeast(KEYS[1], ARGV[4]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`)
 
 // setScript: KEYS value, lease; ARGV entry, ttl ms, version. Deletes the lease, then stores
 // the entry unless as new a version is stored. Returns 1 if stored.
-var setScript = redis.NewScript(versionOf + `
+var setScript = redis.NewScript(storedAtLeast + `
 redis.call('DEL', KEYS[2])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local v = versionOf(cur)
-  if v and v >= tonumber(ARGV[3]) then return 0 end
-end
+if storedAtLeast(KEYS[1], ARGV[3]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`)
 
 // invalidateScript: KEYS value, lease; ARGV version. Deletes the lease, then the value unless
 // it is at version or newer (version 0: always). Returns 1 if deleted.
-var invalidateScript = redis.NewScript(versionOf + `
+var invalidateScript = redis.NewScript(storedAtLeast + `
 redis.call('DEL', KEYS[2])
-if ARGV[1] ~= '0' then
-  local cur = redis.call('GET', KEYS[1])
-  if cur then
-    local v = versionOf(cur)
-    if v and v >= tonumber(ARGV[1]) then return 0 end
-  end
-end
+if ARGV[1] ~= '0' and storedAtLeast(KEYS[1], ARGV[1]) then return 0 end
 return redis.call('DEL', KEYS[1])`)
 
 // releaseScript: KEYS lease; ARGV token. Deletes the lease if the caller holds it.

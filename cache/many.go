@@ -26,25 +26,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	defer func() {
 		a.c.observe(ctx, a.name, fmt.Sprintf("%s ×%d", a.name, len(keys)), result, 0)
 	}()
-	if a.c.disabled {
-		result = Bypass
-		all := make([]int, len(keys))
-		for i := range keys {
-			all[i] = i
-			a.stats.count(Bypass)
-		}
-		a.stats.loads.Add(1)
-		loaded, err := load(ctx, all)
-		if err != nil {
-			return nil, nil, err
-		}
-		for i, v := range loaded {
-			values[i], found[i] = v.Value, true
-		}
-		return values, found, nil
-	}
-
-	// The near cache first; Redis for the rest.
+	// The near cache first (empty when the cache is disabled); Redis for the rest.
 	var remote []int
 	for i, k := range keys {
 		if a.near != nil {
@@ -62,20 +44,23 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	result = HitRedis
 
 	gets := make(map[int]*redis.StringCmd, len(remote))
-	rerr := a.c.Do(ctx, func(ctx context.Context) error {
-		_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, i := range remote {
-				gets[i] = p.Get(ctx, a.c.Key(keys[i]))
+	rerr := ErrBypass // a disabled cache skips Redis, as a failing one does
+	if !a.c.disabled {
+		rerr = a.c.Do(ctx, func(ctx context.Context) error {
+			_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, i := range remote {
+					gets[i] = p.Get(ctx, a.c.Key(keys[i]))
+				}
+				return nil
+			})
+			if errors.Is(err, redis.Nil) {
+				return nil // some keys missing: not a failure
 			}
-			return nil
+			return err
 		})
-		if errors.Is(err, redis.Nil) {
-			return nil // some keys missing: not a failure
-		}
-		return err
-	})
+	}
 	if rerr != nil {
-		// Redis away: load the rest, fill nothing.
+		// Redis away or the cache off: load the rest, fill nothing.
 		a.countError(rerr)
 		result = Bypass
 		for range remote {

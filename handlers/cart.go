@@ -80,20 +80,21 @@ func (s *Server) handleCart(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "cart", "Your cart", page)
 }
 
-// cartProduct reads the product a cart form names, which must exist and be for sale.
-func (s *Server) cartProduct(r *http.Request, rawID string) (catalog.Product, error) {
+// cartProduct reads the page of the product a cart form names, which must exist and be for
+// sale (the page, so that a refused form can show it again without reading it twice).
+func (s *Server) cartProduct(r *http.Request, rawID string) (catalog.ProductPage, error) {
 	id, err := productID(rawID)
 	if err != nil {
-		return catalog.Product{}, err
+		return catalog.ProductPage{}, err
 	}
-	p, err := s.catalog.FindProduct(r.Context(), id)
+	page, err := s.catalog.FindProductPage(r.Context(), id)
 	if err != nil {
-		return catalog.Product{}, err
+		return catalog.ProductPage{}, err
 	}
-	if !p.Merchandise {
-		return catalog.Product{}, &clientError{http.StatusUnprocessableEntity, p.Name + " is not for sale."}
+	if !page.Product.Merchandise {
+		return catalog.ProductPage{}, &clientError{http.StatusUnprocessableEntity, page.Product.Name + " is not for sale."}
 	}
-	return p, nil
+	return page, nil
 }
 
 func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
@@ -103,21 +104,17 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	p, err := s.cartProduct(r, values.Get("product_id"))
+	page, err := s.cartProduct(r, values.Get("product_id"))
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
+	p := page.Product
 	n, msg := quantity(values.Get("quantity"))
 	if msg == "" && n > p.Stock {
 		msg = fmt.Sprintf("Only %d in stock.", p.Stock)
 	}
 	if msg != "" {
-		page, err := s.catalog.FindProductPage(ctx, p.ID)
-		if err != nil {
-			s.serveError(w, r, err)
-			return
-		}
 		s.renderProduct(w, r, http.StatusUnprocessableEntity, page, &addForm{Quantity: values.Get("quantity"), Error: msg}, nil)
 		return
 	}
@@ -146,11 +143,12 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	p, err := s.cartProduct(r, r.PathValue("id"))
+	product, err := s.cartProduct(r, r.PathValue("id"))
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
+	p := product.Product
 	n, msg := quantity(values.Get("quantity"))
 	if msg != "" {
 		page, err := s.loadCart(r)

@@ -116,6 +116,10 @@ type PGTracer struct {
 
 // TraceQueryStart implements pgx.QueryTracer.
 func (t PGTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return t.count(ctx)
+}
+
+func (t PGTracer) count(ctx context.Context) context.Context {
 	if s := From(ctx); s != nil {
 		s.dbQueries.Add(1)
 	}
@@ -130,13 +134,7 @@ func (PGTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData)
 
 // TraceBatchStart implements pgx.BatchTracer: a batch is one round trip.
 func (t PGTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	if s := From(ctx); s != nil {
-		s.dbQueries.Add(1)
-	}
-	if t.OnQuery != nil {
-		t.OnQuery()
-	}
-	return ctx
+	return t.count(ctx)
 }
 
 // TraceBatchQuery implements pgx.BatchTracer.
