@@ -2,6 +2,8 @@ module github.com/shopcache/shop
 
 go 1.26.0
 
+toolchain go1.26.8
+
 require (
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
