@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/keys"
 )
 
 // InvalidationChannel is the pub/sub channel (after the key prefix) on which every write
 // announces the key it changed and the key's new version.
-const InvalidationChannel = "cache:invalidations"
+const InvalidationChannel = keys.InvalidationChannel
 
 // invalidation is one message on InvalidationChannel.
 type invalidation struct {
@@ -223,7 +225,7 @@ func (c *Cache) runExpirations(ctx context.Context, client redis.UniversalClient
 			return
 		}
 	}
-	channel := fmt.Sprintf("__keyevent@%d__:expired", db)
+	channel := keys.ExpiredChannel(db)
 	c.subscribe(ctx, client, []string{channel}, func(m *redis.Message) { c.countExpired(m.Payload) }, func() {})
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/shopcache/shop/keys"
 )
 
 // ErrBypass is returned by a Redis call the circuit breaker skipped.
@@ -104,7 +106,7 @@ func (c *Cache) Key(key string) string { return c.prefix + key }
 
 // leaseKey is the lease of a key. Its hash tag is the full value key, so both sit in one
 // cluster slot (a key without braces hashes as a whole, exactly as its tag does).
-func (c *Cache) leaseKey(key string) string { return c.prefix + "lease:{" + c.prefix + key + "}" }
+func (c *Cache) leaseKey(key string) string { return c.prefix + keys.Lease(c.prefix+key) }
 
 // Available reports whether the breaker lets calls through (closed or probing).
 func (c *Cache) Available() bool { return c.breaker.State() != gobreaker.StateOpen }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/shopcache/shop/money"
+	"github.com/shopcache/shop/internal/money"
 )
 
 var (

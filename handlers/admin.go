@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/shopcache/shop/catalog"
-	"github.com/shopcache/shop/money"
+	"github.com/shopcache/shop/internal/money"
 )
 
 // requireAdmin lets only signed-in administrators through; everyone else gets a 403 page.

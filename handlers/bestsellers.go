@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
-	"github.com/shopcache/shop/reqstats"
 )
 
 // BestsellerCount is how many products the bestseller panel lists.

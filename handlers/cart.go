@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/shopcache/shop/catalog"
-	"github.com/shopcache/shop/money"
+	"github.com/shopcache/shop/internal/money"
 	"github.com/shopcache/shop/orders"
 )
 

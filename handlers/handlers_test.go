@@ -20,14 +20,13 @@ import (
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/internal/metrics"
+	"github.com/shopcache/shop/internal/redisconn"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/internal/testenv"
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
-	"github.com/shopcache/shop/productstats"
-	"github.com/shopcache/shop/redisconn"
-	"github.com/shopcache/shop/reqstats"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
 	"github.com/shopcache/shop/web"
 )
 
@@ -92,7 +91,7 @@ func buildShop(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, pr
 	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), l1, logger)
 	board := leaderboard.New(boardRdb, pool, prefix, logger)
 	live := leaderboard.NewLive(board, handlers.BestsellerCount)
-	counter := views.NewCounter(boardRdb, pool, prefix)
+	counter := pageviews.NewCounter(boardRdb, pool, prefix)
 	h := handlers.NewServer(handlers.Options{
 		Logger:    logger,
 		Templates: templates,
@@ -109,7 +108,7 @@ func buildShop(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, pr
 		Metrics:      metrics.New(c.Stats).Handler(),
 		Bestsellers:  board,
 		Live:         live,
-		ProductStats: productstats.NewReader(boardRdb, board, counter),
+		ProductStats: pageviews.NewReader(boardRdb, board, counter),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/shopcache/shop/dataset"
+	"github.com/shopcache/shop/internal/dataset"
 )
 
 func loadDummyJSON(t *testing.T, pool *pgxpool.Pool) {

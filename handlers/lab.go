@@ -4,15 +4,15 @@ import (
 	"net/http"
 
 	"github.com/shopcache/shop/cache"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
 )
 
 type labPage struct {
 	Lab
 	Caches      []cache.StatsSnapshot
-	Lag         *cache.LagStats // nil without a cache
-	Near        int             // entries in the near caches
-	WriteBehind *views.Status   // nil without a flusher
+	Lag         *cache.LagStats   // nil without a cache
+	Near        int               // entries in the near caches
+	WriteBehind *pageviews.Status // nil without a flusher
 }
 
 // handleLab shows this instance's cache counters and write-behind state; the page reloads

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/web"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/keys"
-	"github.com/shopcache/shop/productstats"
-	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/pageviews"
 )
 
 const (
@@ -87,7 +87,7 @@ type productPage struct {
 	Product catalog.Product
 	Reviews []catalog.Review
 	Add     *addForm
-	Stats   *productstats.Stats // rank and views; nil when Redis did not answer
+	Stats   *pageviews.Stats // rank and views; nil when Redis did not answer
 }
 
 // addForm is the product page's "add to cart" form.
@@ -110,7 +110,7 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 	}
 	// Counting the view and reading rank and views is one Redis round trip; without Redis
 	// the page is served without them.
-	var stats *productstats.Stats
+	var stats *pageviews.Stats
 	if s.redisUp() {
 		if st, err := s.stats.View(r.Context(), id); err != nil {
 			s.log.Warn("product stats unavailable", "product", id, "err", err)
@@ -123,7 +123,7 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 
 // renderProduct renders a product page with the add-to-cart form and, when known, its rank
 // and views.
-func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, page catalog.ProductPage, add *addForm, stats *productstats.Stats) {
+func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, page catalog.ProductPage, add *addForm, stats *pageviews.Stats) {
 	s.render(w, r, status, "product", page.Product.Name, productPage{Product: page.Product, Reviews: page.Reviews, Add: add, Stats: stats})
 }
 

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/shopcache/shop/accounts"
-	"github.com/shopcache/shop/reqstats"
+	"github.com/shopcache/shop/internal/reqstats"
 )
 
 // view is what every page template receives: the layout's fields and the page's own in Main.

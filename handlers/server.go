@@ -17,8 +17,7 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
-	"github.com/shopcache/shop/productstats"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
 	"github.com/shopcache/shop/web"
 )
 
@@ -77,7 +76,7 @@ type liveBestsellers interface {
 
 // productStats counts a product page view and reads the page's rank and views.
 type productStats interface {
-	View(ctx context.Context, id int64) (productstats.Stats, error)
+	View(ctx context.Context, id int64) (pageviews.Stats, error)
 }
 
 // Check is one dependency that /readyz asks: Ping returns nil when it is reachable. A
@@ -99,7 +98,7 @@ type Lab struct {
 	NearSize   func() int            // entries in the near caches; nil without a cache
 	L1         cache.L1Options
 	// WriteBehind reports the views flusher's state (pending counts, last flush); nil for none.
-	WriteBehind func(context.Context) views.Status
+	WriteBehind func(context.Context) pageviews.Status
 }
 
 // Options are what the server is built from. Every field is required but Metrics.

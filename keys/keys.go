@@ -1,4 +1,4 @@
-// Package keys builds every Redis key the shop's caches use, so that their names live in one
+// Package keys builds every Redis key and channel name the shop uses, so that their names live in one
 // place. Names are readable and typed ("product:42"); a deployment-wide prefix
 // (SHOP_REDIS_KEY_PREFIX) is added by the code that talks to Redis, not here.
 package keys
@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"strings"
 	"strconv"
 )
 
@@ -37,3 +38,41 @@ const Featured = "home:featured"
 
 // Bestsellers is the key of the home page's bestsellers panel.
 const Bestsellers = "home:bestsellers"
+
+// Lease is the lease key of a cached key (stampede and stale-set protection):
+// "lease:{<full key>}". Its hash tag is the full value key (deployment prefix included), so
+// the lease and the value sit in one cluster slot and one script can touch both.
+func Lease(fullKey string) string { return "lease:{" + fullKey + "}" }
+
+// Cart is the Redis hash of one cart: "cart:{id}", field = product id, value = quantity.
+func Cart(cartID string) string { return "cart:" + cartID }
+
+// SessionPrefix starts every session key: "session:{token}".
+const SessionPrefix = "session:"
+
+// Session is the key of one session: "session:{token}".
+func Session(token string) string { return SessionPrefix + token }
+
+// ViewsPending is the write-behind buffer of product page views: a hash, field = product id
+// (or a claimed batch), value = views not yet in Postgres.
+const ViewsPending = "views:pending"
+
+// ViewsTotal is the hash of cached view totals (flushed to Postgres), field = product id.
+const ViewsTotal = "views:total"
+
+// LeaderboardTag is the hash tag every leaderboard key shares, so that the scripts that
+// touch several boards at once run on one cluster slot.
+const LeaderboardTag = "{bestsellers}"
+
+// Leaderboard is a key of the bestseller boards: "lb:{bestsellers}:" and the parts joined by
+// ":" — e.g. Leaderboard("all"), Leaderboard("day", "2026-11-29"), Leaderboard("events")
+// (the pub/sub channel), Leaderboard("top") (the cached top list).
+func Leaderboard(parts ...string) string { return "lb:" + LeaderboardTag + ":" + strings.Join(parts, ":") }
+
+// InvalidationChannel is the pub/sub channel of the invalidation bus: every instance
+// publishes the keys it changed there and evicts from its near cache what others publish.
+const InvalidationChannel = "cache:invalidations"
+
+// ExpiredChannel is the keyspace-notification channel of keys expiring in database db
+// ("__keyevent@<db>__:expired"; Redis names it, not us).
+func ExpiredChannel(db int) string { return "__keyevent@" + strconv.Itoa(db) + "__:expired" }

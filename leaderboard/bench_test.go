@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/internal/testenv"
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/reqstats"
 )
 
 // The top-10 read paths of the home panel, with Redis round trips and Postgres queries per

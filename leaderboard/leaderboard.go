@@ -85,7 +85,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shopcache/shop/money"
+	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/internal/money"
 )
 
 const (
@@ -161,7 +162,7 @@ func New(rdb redis.UniversalClient, pool *pgxpool.Pool, prefix string, logger *s
 }
 
 func (b *Board) key(parts ...string) string {
-	return b.prefix + "lb:{bestsellers}:" + strings.Join(parts, ":")
+	return b.prefix + keys.Leaderboard(parts...)
 }
 
 // AllKey is the key of the all-time board: lb:{bestsellers}:all after the prefix.

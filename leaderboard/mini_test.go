@@ -10,7 +10,7 @@ import (
 
 	"github.com/shopcache/shop/internal/testenv"
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
 )
 
 // TestOnMiniredis runs the boards and the view flusher on the in-process Redis of the
@@ -39,13 +39,13 @@ func TestOnMiniredis(t *testing.T) {
 	if r, err := board.Rank(ctx, 1); err != nil || r.Rank != 2 || r.Units != 3 {
 		t.Errorf("Rank(1) = %+v, %v; want 2nd with 3", r, err)
 	}
-	c := views.NewCounter(rdb, pool, "")
+	c := pageviews.NewCounter(rdb, pool, "")
 	for range 3 {
 		if _, err := c.View(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f := views.NewFlusher(c, time.Hour, discard)
+	f := pageviews.NewFlusher(c, time.Hour, discard)
 	if err := f.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

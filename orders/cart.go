@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/keys"
 )
 
 // MaxQuantity is the most of one product a cart line holds.
@@ -47,7 +49,7 @@ func SessionCartID(token string) string {
 	return "s" + hex.EncodeToString(sum[:12])
 }
 
-func (c *Carts) key(cartID string) string { return c.prefix + "cart:" + cartID }
+func (c *Carts) key(cartID string) string { return c.prefix + keys.Cart(cartID) }
 
 // addScript adds ARGV[2] of product ARGV[1], capping the line at ARGV[4], and renews the TTL
 // (ARGV[3] ms). It returns the line's new quantity.

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopcache/shop/money"
+	"github.com/shopcache/shop/internal/money"
 )
 
 //go:embed templates static

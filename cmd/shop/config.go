@@ -17,7 +17,7 @@ import (
 
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
-	"github.com/shopcache/shop/redisconn"
+	"github.com/shopcache/shop/internal/redisconn"
 )
 
 // Defaults that make `go run ./cmd/shop` work on a laptop.

@@ -13,9 +13,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/shopcache/shop/dataset"
+	"github.com/shopcache/shop/internal/dataset"
+	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/redisconn"
 )
 
 func main() {

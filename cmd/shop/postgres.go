@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/migrations"
-	"github.com/shopcache/shop/reqstats"
 )
 
 // openPostgres connects to databaseURL, creating the database first when it does not exist,

@@ -20,17 +20,16 @@ import (
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
-	"github.com/shopcache/shop/dataset"
 	"github.com/shopcache/shop/handlers"
-	"github.com/shopcache/shop/invalidation"
+	"github.com/shopcache/shop/internal/dataset"
+	"github.com/shopcache/shop/internal/metrics"
+	"github.com/shopcache/shop/internal/redisconn"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/metrics"
 	"github.com/shopcache/shop/orders"
-	"github.com/shopcache/shop/productstats"
-	"github.com/shopcache/shop/redisconn"
-	"github.com/shopcache/shop/reqstats"
-	"github.com/shopcache/shop/sessionstore"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
+	"github.com/shopcache/shop/pgnotify"
+	"github.com/shopcache/shop/sessions"
 	"github.com/shopcache/shop/web"
 )
 
@@ -96,7 +95,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	if cfg.RedisCluster {
 		cluster := redisSettings.ClusterClient()
 		rdb = cluster
-		sessionStore = reqstats.SessionStore{Store: sessionstore.New(cluster, cfg.RedisKeyPrefix+sessionKeyPrefix)}
+		sessionStore = reqstats.SessionStore{Store: sessions.New(cluster, cfg.RedisKeyPrefix+sessionKeyPrefix)}
 		sessionsUp = func(ctx context.Context) error { return cluster.Ping(ctx).Err() }
 	} else {
 		rdb = redisSettings.Client()
@@ -178,11 +177,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		}
 	}
 	live := leaderboard.NewLive(board, handlers.BestsellerCount)
-	counter := views.NewCounter(rdb, pool, cfg.RedisKeyPrefix)
-	flusher := views.NewFlusher(counter, cfg.ViewsFlushInterval, logger)
+	counter := pageviews.NewCounter(rdb, pool, cfg.RedisKeyPrefix)
+	flusher := pageviews.NewFlusher(counter, cfg.ViewsFlushInterval, logger)
 	opts.Bestsellers = board
 	opts.Live = live
-	opts.ProductStats = productstats.NewReader(rdb, board, counter)
+	opts.ProductStats = pageviews.NewReader(rdb, board, counter)
 	opts.Lab.WriteBehind = flusher.Status
 
 	flusher.Start()
@@ -194,7 +193,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	// made anywhere; expirations are counted when the server reports them.
 	workers.Go(func() { theCache.RunInvalidations(background) })
 	workers.Go(func() { theCache.RunExpirations(background, redisSettings.DB) })
-	listener := invalidation.NewListener(pool.Config().ConnConfig.Copy(), theCache.Invalidate, logger)
+	listener := pgnotify.NewListener(pool.Config().ConnConfig.Copy(), theCache.Invalidate, logger)
 	workers.Go(func() { listener.Run(background) })
 
 	opts.SessionsUp = sessionsUp

@@ -28,9 +28,9 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shopcache/shop/dataset"
+	"github.com/shopcache/shop/internal/dataset"
+	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/migrations"
-	"github.com/shopcache/shop/reqstats"
 )
 
 // AdminURL is the URL tests use to create and drop databases.

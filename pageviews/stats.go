@@ -1,7 +1,4 @@
-// Package productstats reads the live numbers of one product page — its bestseller rank
-// (leaderboard) and its views (views) — and counts the view, in one Redis pipeline: one
-// round trip for the page, however many packages the numbers come from. It holds no state.
-package productstats
+package pageviews
 
 import (
 	"context"
@@ -11,10 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/views"
 )
 
-// Stats are the live numbers of a product page.
+// Stats are the live numbers of a product page, read with Reader.View: its bestseller rank
+// (from the leaderboard) and its views (from this package), and the view counted, in one
+// Redis pipeline — one round trip for the page.
 type Stats struct {
 	Rank  int   // competition rank on the all-time board; 0 when not on it
 	Units int64 // net units sold (the board's score)
@@ -25,11 +23,11 @@ type Stats struct {
 type Reader struct {
 	rdb   redis.UniversalClient
 	board *leaderboard.Board
-	views *views.Counter
+	views *Counter
 }
 
 // NewReader returns a Reader over board and counter, both on rdb.
-func NewReader(rdb redis.UniversalClient, board *leaderboard.Board, counter *views.Counter) *Reader {
+func NewReader(rdb redis.UniversalClient, board *leaderboard.Board, counter *Counter) *Reader {
 	return &Reader{rdb: rdb, board: board, views: counter}
 }
 

@@ -1,4 +1,4 @@
-package views_test
+package pageviews_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/shopcache/shop/internal/testenv"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
 )
 
 // Views per second, written behind through Redis (with the flusher running every 100 ms)
@@ -18,8 +18,8 @@ func BenchmarkView(b *testing.B) {
 	b.Run("write-behind", func(b *testing.B) {
 		pool := newDB(b)
 		rdb, prefix := testenv.Redis(b)
-		c := views.NewCounter(rdb, pool, prefix)
-		f := views.NewFlusher(c, 100*time.Millisecond, discard)
+		c := pageviews.NewCounter(rdb, pool, prefix)
+		f := pageviews.NewFlusher(c, 100*time.Millisecond, discard)
 		f.Start()
 		ctx := context.Background()
 		b.ResetTimer()

@@ -1,7 +1,8 @@
-// Package views counts product page views with write-behind (write-back): a view is one
+// Package pageviews counts product page views with write-behind (write-back): a view is one
 // HINCRBY in Redis, so the page never waits for Postgres, and a background Flusher moves the
 // counts to Postgres in batches every few seconds and on graceful shutdown. It holds the
-// counter, the flusher and its status; it knows nothing of HTTP.
+// counter, the flusher and its status, and the read of a product page's live numbers
+// (Reader: rank and views in one round trip); it knows nothing of HTTP.
 //
 // # No loss, no double count: claimed batches and a ledger
 //
@@ -48,7 +49,7 @@
 // those views, one replication lag's worth (typically well under a second), count twice.
 // Issuing WAIT 1 after the claim, before applying it, would close that on a replicated group;
 // it is not done here.
-package views
+package pageviews
 
 import (
 	"context"
@@ -67,6 +68,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/shopcache/shop/keys"
 )
 
 // totalTTL is how long the cached totals live after their last write.
@@ -89,9 +92,9 @@ func NewCounter(rdb redis.UniversalClient, pool *pgxpool.Pool, prefix string) *C
 }
 
 // PendingKey is the hash of pending counts and claimed batches: views:pending after the prefix.
-func (c *Counter) PendingKey() string { return c.prefix + "views:pending" }
+func (c *Counter) PendingKey() string { return c.prefix + keys.ViewsPending }
 
-func (c *Counter) totalKey() string { return c.prefix + "views:total" }
+func (c *Counter) totalKey() string { return c.prefix + keys.ViewsTotal }
 
 // QueueView queues, in p, one view of product id and the read of its flushed total; the
 // returned function, called after p is executed, gives the product's views (flushed plus

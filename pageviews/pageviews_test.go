@@ -1,4 +1,4 @@
-package views_test
+package pageviews_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopcache/shop/internal/testenv"
-	"github.com/shopcache/shop/views"
+	"github.com/shopcache/shop/pageviews"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -76,19 +76,19 @@ func flushed(t testing.TB, pool *pgxpool.Pool) (map[int64]int64, int64) {
 var errKilled = errors.New("test: flusher killed here")
 
 func TestCrashAtEachStepNeitherLosesNorDoubleCounts(t *testing.T) {
-	for _, at := range []views.Step{views.StepClaimed, views.StepCommitted, views.StepCached} {
+	for _, at := range []pageviews.Step{pageviews.StepClaimed, pageviews.StepCommitted, pageviews.StepCached} {
 		t.Run(strconv.Itoa(int(at)), func(t *testing.T) {
 			pool := newDB(t)
 			rdb, prefix := testenv.Redis(t)
 			ctx := context.Background()
-			c := views.NewCounter(rdb, pool, prefix)
+			c := pageviews.NewCounter(rdb, pool, prefix)
 			for range 7 {
 				if _, err := c.View(ctx, 3); err != nil {
 					t.Fatal(err)
 				}
 			}
-			crashing := views.NewFlusher(c, time.Hour, discard)
-			crashing.SetHook(func(_ context.Context, s views.Step) error {
+			crashing := pageviews.NewFlusher(c, time.Hour, discard)
+			crashing.SetHook(func(_ context.Context, s pageviews.Step) error {
 				if s == at {
 					return errKilled
 				}
@@ -101,17 +101,17 @@ func TestCrashAtEachStepNeitherLosesNorDoubleCounts(t *testing.T) {
 				t.Errorf("Pending after the crash = %+v, want one batch of 7 left in Redis", p)
 			}
 			// A view while no flusher runs: counted at once, shown with the rest.
-			if n, err := c.View(ctx, 3); err != nil || (at == views.StepClaimed && n != 1) {
+			if n, err := c.View(ctx, 3); err != nil || (at == pageviews.StepClaimed && n != 1) {
 				t.Logf("View after the crash = %d, %v", n, err)
 			}
-			restarted := views.NewFlusher(c, time.Hour, discard)
+			restarted := pageviews.NewFlusher(c, time.Hour, discard)
 			if err := restarted.FlushAll(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if m, sum := flushed(t, pool); sum != 8 || m[3] != 8 {
 				t.Errorf("Postgres after the restart = %v, want product 3 with 8 views", m)
 			}
-			if p, _ := c.Pending(ctx); p != (views.Pending{}) {
+			if p, _ := c.Pending(ctx); p != (pageviews.Pending{}) {
 				t.Errorf("Pending after the restart = %+v, want nothing", p)
 			}
 			if n, err := c.View(ctx, 3); err != nil || n != 9 {
@@ -125,14 +125,14 @@ func TestRefusedFlushStaysInRedis(t *testing.T) {
 	pool := newDB(t)
 	rdb, prefix := testenv.Redis(t)
 	ctx := context.Background()
-	c := views.NewCounter(rdb, pool, prefix)
+	c := pageviews.NewCounter(rdb, pool, prefix)
 	for range 5 {
 		c.View(ctx, 1)
 	}
 	// An instance whose pool is closed: Postgres cannot be reached.
 	closed := testenv.Pool(t, pool.Config().ConnString())
 	closed.Close()
-	f := views.NewFlusher(views.NewCounter(rdb, closed, prefix), time.Hour, discard)
+	f := pageviews.NewFlusher(pageviews.NewCounter(rdb, closed, prefix), time.Hour, discard)
 	if err := f.Flush(ctx); err == nil {
 		t.Fatal("Flush through a closed pool = nil, want an error")
 	}
@@ -143,7 +143,7 @@ func TestRefusedFlushStaysInRedis(t *testing.T) {
 	// Postgres itself refusing (a trigger raises): the batch stays, and the same flusher
 	// retries it at its next flush, at once.
 	refuse(t, pool, true)
-	good := views.NewFlusher(c, time.Hour, discard)
+	good := pageviews.NewFlusher(c, time.Hour, discard)
 	if err := good.FlushAll(ctx); err == nil {
 		t.Fatal("FlushAll while Postgres refuses = nil, want an error")
 	}
@@ -172,7 +172,7 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 	rdbB := redis.NewClient(rdbA.Options())
 	t.Cleanup(func() { rdbB.Close() })
 	poolB := testenv.Pool(t, pool.Config().ConnString())
-	counters := []*views.Counter{views.NewCounter(rdbA, pool, prefix), views.NewCounter(rdbB, poolB, prefix)}
+	counters := []*pageviews.Counter{pageviews.NewCounter(rdbA, pool, prefix), pageviews.NewCounter(rdbB, poolB, prefix)}
 
 	var want [products + 1]atomic.Int64
 	var viewed atomic.Int64
@@ -200,8 +200,8 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 2))
 			for {
 				// A new process: recover what any process left, then flush until killed.
-				f := views.NewFlusher(c, time.Hour, discard)
-				f.SetHook(func(_ context.Context, s views.Step) error {
+				f := pageviews.NewFlusher(c, time.Hour, discard)
+				f.SetHook(func(_ context.Context, s pageviews.Step) error {
 					if r.IntN(8) == 0 {
 						kills.Add(1)
 						return errKilled
@@ -255,7 +255,7 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 	// Both instances shut down gracefully: a last flush each (a new process first recovers
 	// what the killed ones left).
 	for _, c := range counters {
-		if err := views.NewFlusher(c, time.Hour, discard).FlushAll(ctx); err != nil {
+		if err := pageviews.NewFlusher(c, time.Hour, discard).FlushAll(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -268,7 +268,7 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 			t.Errorf("product %d: %d views in Postgres, want %d", id, m[id], want[id].Load())
 		}
 	}
-	if p, _ := counters[0].Pending(ctx); p != (views.Pending{}) {
+	if p, _ := counters[0].Pending(ctx); p != (pageviews.Pending{}) {
 		t.Errorf("Pending at the end = %+v, want nothing", p)
 	}
 	var batches int
@@ -283,8 +283,8 @@ func TestGracefulShutdownFlushesEverything(t *testing.T) {
 	pool := newDB(t)
 	rdb, prefix := testenv.Redis(t)
 	ctx := context.Background()
-	c := views.NewCounter(rdb, pool, prefix)
-	f := views.NewFlusher(c, time.Hour, discard) // no periodic flush before Stop
+	c := pageviews.NewCounter(rdb, pool, prefix)
+	f := pageviews.NewFlusher(c, time.Hour, discard) // no periodic flush before Stop
 	f.Start()
 	for i := range 500 {
 		if _, err := c.View(ctx, int64(1+i%products)); err != nil {
@@ -310,8 +310,8 @@ func TestPeriodicFlush(t *testing.T) {
 	pool := newDB(t)
 	rdb, prefix := testenv.Redis(t)
 	ctx := context.Background()
-	c := views.NewCounter(rdb, pool, prefix)
-	f := views.NewFlusher(c, 20*time.Millisecond, discard)
+	c := pageviews.NewCounter(rdb, pool, prefix)
+	f := pageviews.NewFlusher(c, 20*time.Millisecond, discard)
 	f.Start()
 	defer f.Stop(ctx)
 	c.View(ctx, 4)

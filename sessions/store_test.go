@@ -1,4 +1,4 @@
-package sessionstore_test
+package sessions_test
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/internal/testenv"
-	"github.com/shopcache/shop/redisconn"
-	"github.com/shopcache/shop/sessionstore"
+	"github.com/shopcache/shop/sessions"
 )
 
 // contract is what the shop needs of a session store, run against both stores.
@@ -69,6 +69,6 @@ func TestContract(t *testing.T) {
 		contract(t, redisstore.NewWithPrefix(pool, prefix+"a:"), ttl(prefix+"a:"))
 	})
 	t.Run("sessionstore (cluster mode enabled)", func(t *testing.T) {
-		contract(t, sessionstore.New(rdb, prefix+"b:"), ttl(prefix+"b:"))
+		contract(t, sessions.New(rdb, prefix+"b:"), ttl(prefix+"b:"))
 	})
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/internal/testenv"
-	"github.com/shopcache/shop/redisconn"
 )
 
 func check(t *testing.T, url, caFile string) error {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/shopcache/shop/dataset"
+	"github.com/shopcache/shop/internal/dataset"
 	"github.com/shopcache/shop/internal/testenv"
 )
 

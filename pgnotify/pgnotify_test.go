@@ -1,4 +1,4 @@
-package invalidation_test
+package pgnotify_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/testenv"
-	"github.com/shopcache/shop/invalidation"
+	"github.com/shopcache/shop/pgnotify"
 )
 
 // instance is one shop process as far as caching goes: its own Redis client, cache, near
@@ -62,7 +62,7 @@ func (w *world) start(name string, logs io.Writer) *instance {
 	c := cache.New(rdb, cache.Options{Prefix: w.prefix, Instance: name, Logger: log, CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
 	in := &instance{name: name, cache: c, catalog: catalog.NewCached(catalog.NewStore(w.pool), c, w.policy, w.l1, log)}
 	ctx, cancel := context.WithCancel(context.Background())
-	listener := invalidation.NewListener(w.pool.Config().ConnConfig.Copy(), c.Invalidate, log)
+	listener := pgnotify.NewListener(w.pool.Config().ConnConfig.Copy(), c.Invalidate, log)
 	var wg sync.WaitGroup
 	wg.Go(func() { c.RunInvalidations(ctx) })
 	if !w.noListen {

@@ -1,4 +1,4 @@
-// Package invalidation is the event-driven invalidation path: it listens on Postgres for the
+// Package pgnotify is the event-driven invalidation path: it listens on Postgres for the
 // cache_invalidation notifications that triggers send when a cached row changes — through
 // the shop or not (psql, a bulk import) — and evicts the key everywhere through the cache's
 // invalidation (Redis, then every instance's near cache over pub/sub).
@@ -10,7 +10,7 @@
 // and Postgres does not replay it. Such a change is caught by the TTL of the cached value
 // (SHOP_TTL_*), at worst. A replication slot would replay, at the price of WAL kept for a
 // consumer that is down.
-package invalidation
+package pgnotify
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package views
+package pageviews
 
 import "context"
 

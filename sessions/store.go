@@ -1,9 +1,13 @@
-// Package sessionstore is an scs session store over a go-redis client, for Redis Cluster
-// (cluster mode enabled), which scs/redisstore cannot speak to: redisstore holds a redigo
-// pool of connections to one node. Each session is one key, prefix + token, holding the
-// encoded session and expiring when the session does. The shop keeps redisstore for a
-// single Redis (cluster mode disabled); both pass the same contract tests.
-package sessionstore
+// Package sessions is the shop's scs session store over a go-redis client, used in every
+// Redis mode. Each session is one key, session:{token} (after the deployment's key prefix),
+// holding the encoded session and expiring when the session does.
+//
+// Why not scs/redisstore: it holds a redigo pool of connections to one node, so it cannot
+// speak to Redis Cluster (cluster mode enabled), and its calls would bypass the shop's one
+// Redis guard (per-call timeout, circuit breaker, discarding connections after a failover)
+// that every other Redis call goes through. The key and value format is the same as
+// redisstore's, so sessions survive a switch between the two.
+package sessions
 
 import (
 	"context"
