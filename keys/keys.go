@@ -7,8 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
-	"strings"
 	"strconv"
+	"strings"
 )
 
 // Product is the cache-aside / write-through key of one product page: "product:{id}".
@@ -67,7 +67,9 @@ const LeaderboardTag = "{bestsellers}"
 // Leaderboard is a key of the bestseller boards: "lb:{bestsellers}:" and the parts joined by
 // ":" — e.g. Leaderboard("all"), Leaderboard("day", "2026-11-29"), Leaderboard("events")
 // (the pub/sub channel), Leaderboard("top") (the cached top list).
-func Leaderboard(parts ...string) string { return "lb:" + LeaderboardTag + ":" + strings.Join(parts, ":") }
+func Leaderboard(parts ...string) string {
+	return "lb:" + LeaderboardTag + ":" + strings.Join(parts, ":")
+}
 
 // InvalidationChannel is the pub/sub channel of the invalidation bus: every instance
 // publishes the keys it changed there and evicts from its near cache what others publish.
