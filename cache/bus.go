@@ -82,9 +82,7 @@ func (c *Cache) Invalidate(ctx context.Context, key string, version int64, at ti
 		n.evict(key, version)
 	}
 	defer c.publish(ctx, key, version, at)
-	err := c.Do(ctx, func(ctx context.Context) error {
-		return invalidateScript.Run(ctx, c.rdb, []string{c.Key(key), c.leaseKey(key)}, version).Err()
-	})
+	err := invalidateScript.Run(ctx, c.rdb, []string{c.Key(key), c.leaseKey(key)}, version).Err()
 	if err != nil {
 		return fmt.Errorf("cache: invalidate %s: %w", key, err)
 	}
@@ -95,9 +93,7 @@ func (c *Cache) Invalidate(ctx context.Context, key string, version int64, at ti
 // instances' near copies then live out their (short) TTL.
 func (c *Cache) publish(ctx context.Context, key string, version int64, at time.Time) {
 	msg, _ := json.Marshal(invalidation{Key: key, Version: version, At: at.UnixMicro(), From: c.instance})
-	err := c.Do(ctx, func(ctx context.Context) error {
-		return c.rdb.Publish(ctx, c.prefix+InvalidationChannel, msg).Err()
-	})
+	err := c.rdb.Publish(ctx, c.prefix+InvalidationChannel, msg).Err()
 	if err != nil && c.log != nil {
 		c.log.Warn("cache: invalidation not published; other instances' near copies live out their TTL", "key", key, "err", err)
 	}

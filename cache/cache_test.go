@@ -52,7 +52,8 @@ func (s *source) write(name string) int64 {
 
 func newAside(t *testing.T, rdb *redis.Client, prefix string, o cache.AsideOptions) (*cache.Cache, *cache.Aside[item]) {
 	t.Helper()
-	c := cache.New(rdb, cache.Options{Prefix: prefix, CallTimeout: 3 * time.Second}) // not about timeouts
+	cache.NewGuard(cache.GuardOptions{CallTimeout: 3 * time.Second}).Install(rdb) // not about timeouts
+	c := cache.New(rdb, cache.Options{Prefix: prefix})
 	if o.TTL.Base == 0 {
 		o.TTL = cache.TTL{Base: time.Minute, Jitter: 0.1}
 	}
@@ -196,10 +197,11 @@ func TestStaleSetRace(t *testing.T) {
 			src := &source{}
 			src.write("v1")
 			loaded, release := make(chan struct{}), make(chan struct{})
-			_, reader := newAside(t, rdb, prefix, cache.AsideOptions{
-				DisableStaleSetProtection: !tc.protected,
-				AfterLoad:                 func(string) { close(loaded); <-release },
-			})
+			_, reader := newAside(t, rdb, prefix, cache.AsideOptions{})
+			reader.SetAfterLoad(func(string) { close(loaded); <-release })
+			if !tc.protected {
+				reader.DisableStaleSetProtection()
+			}
 			_, writer := newAside(t, rdb, prefix, cache.AsideOptions{})
 			ctx := context.Background()
 			done := make(chan item)
@@ -254,7 +256,8 @@ func TestRedisAwayFailsOpen(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })
 	var last atomic.Value
-	c := cache.New(rdb, cache.Options{BreakerCooldown: 500 * time.Millisecond, Observer: func(_ context.Context, _, _ string, r cache.Result, _ time.Duration) {
+	cache.NewGuard(cache.GuardOptions{BreakerCooldown: 500 * time.Millisecond}).Install(rdb)
+	c := cache.New(rdb, cache.Options{Observer: func(_ context.Context, _, _ string, r cache.Result, _ time.Duration) {
 		last.Store(r)
 	}})
 	a := cache.NewAside[item](c, "thing", cache.AsideOptions{TTL: cache.TTL{Base: time.Minute}, NotFound: errNotFound})

@@ -46,18 +46,15 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	gets := make(map[int]*redis.StringCmd, len(remote))
 	rerr := ErrBypass // a disabled cache skips Redis, as a failing one does
 	if !a.c.disabled {
-		rerr = a.c.Do(ctx, func(ctx context.Context) error {
-			_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, i := range remote {
-					gets[i] = p.Get(ctx, a.c.Key(keys[i]))
-				}
-				return nil
-			})
-			if errors.Is(err, redis.Nil) {
-				return nil // some keys missing: not a failure
+		_, rerr = a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range remote {
+				gets[i] = p.Get(ctx, a.c.Key(keys[i]))
 			}
-			return err
+			return nil
 		})
+		if errors.Is(rerr, redis.Nil) {
+			rerr = nil // some keys missing: not a failure
+		}
 	}
 	if rerr != nil {
 		// Redis away or the cache off: load the rest, fill nothing.
@@ -106,19 +103,12 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 
 	// Leases for the misses, so that the fills cannot put back a value a writer replaced.
 	token := newToken()
-	var leases []*redis.BoolCmd
-	lerr := a.c.Do(ctx, func(ctx context.Context) error {
-		cmds, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, i := range missing {
-				p.SetNX(ctx, a.c.leaseKey(keys[i]), token, a.o.LeaseTTL)
-			}
-			return nil
-		})
-		leases = leases[:0]
-		for _, c := range cmds {
-			leases = append(leases, c.(*redis.BoolCmd))
+	leases := make([]*redis.BoolCmd, len(missing))
+	_, lerr := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, i := range missing {
+			leases[j] = p.SetNX(ctx, a.c.leaseKey(keys[i]), token, a.o.LeaseTTL)
 		}
-		return err
+		return nil
 	})
 	a.countError(lerr)
 
@@ -127,32 +117,29 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	if err != nil {
 		return nil, nil, err
 	}
-	if a.o.AfterLoad != nil {
-		a.o.AfterLoad(keys[missing[0]])
+	if a.afterLoad != nil {
+		a.afterLoad(keys[missing[0]])
 	}
-	ferr := a.c.Do(ctx, func(ctx context.Context) error {
-		_, err := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for j, i := range missing {
-				if lerr != nil || !leases[j].Val() {
-					continue // someone else is loading this one
-				}
-				value, ttl, version := tombstone, a.o.NegativeTTL.Next(), int64(0)
-				if v, ok := loaded[i]; ok {
-					payload, err := json.Marshal(v.Value)
-					if err != nil {
-						return err
-					}
-					value, ttl, version = encode(v.Version, payload), a.o.TTL.Next(), v.Version
-				} else if a.o.NegativeTTL.Base <= 0 {
-					continue
-				}
-				// EVAL, not EVALSHA: in a pipeline a missing script cannot be retried.
-				fillScript.Eval(ctx, p, []string{a.c.Key(keys[i]), a.c.leaseKey(keys[i])},
-					token, value, ttl.Milliseconds(), version)
+	_, ferr := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, i := range missing {
+			if lerr != nil || !leases[j].Val() {
+				continue // someone else is loading this one
 			}
-			return nil
-		})
-		return err
+			value, ttl, version := tombstone, a.o.NegativeTTL.Next(), int64(0)
+			if v, ok := loaded[i]; ok {
+				payload, err := json.Marshal(v.Value)
+				if err != nil {
+					return err
+				}
+				value, ttl, version = encode(v.Version, payload), a.o.TTL.Next(), v.Version
+			} else if a.o.NegativeTTL.Base <= 0 {
+				continue
+			}
+			// EVAL, not EVALSHA: in a pipeline a missing script cannot be retried.
+			fillScript.Eval(ctx, p, []string{a.c.Key(keys[i]), a.c.leaseKey(keys[i])},
+				token, value, ttl.Milliseconds(), version)
+		}
+		return nil
 	})
 	a.countError(ferr)
 	for i, v := range loaded {

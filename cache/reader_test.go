@@ -46,7 +46,10 @@ func TestReadsGoToTheReader(t *testing.T) {
 			t.Fatal("replica never linked")
 		}
 	}
-	c := cache.New(p, cache.Options{Reader: r, CallTimeout: 3 * time.Second})
+	guard := cache.NewGuard(cache.GuardOptions{CallTimeout: 3 * time.Second})
+	guard.Install(p)
+	guard.Install(r)
+	c := cache.New(p, cache.Options{Reader: r})
 	a := cache.NewAside[item](c, "thing", cache.AsideOptions{TTL: cache.TTL{Base: time.Minute},
 		L1: cache.L1Options{Size: 100, TTL: time.Minute}})
 	src := &source{}
@@ -55,7 +58,7 @@ func TestReadsGoToTheReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Do(ctx, "WAIT", 1, 1000)
-	b := cache.New(p, cache.Options{Reader: r, CallTimeout: 3 * time.Second}) // another instance
+	b := cache.New(p, cache.Options{Reader: r}) // another instance
 	bAside := cache.NewAside[item](b, "thing", cache.AsideOptions{TTL: cache.TTL{Base: time.Minute},
 		L1: cache.L1Options{Size: 100, TTL: time.Minute}})
 	before := commandCount(t, r, "get")

@@ -28,12 +28,20 @@ type Cached struct {
 	lists      *cache.Aside[idList]
 	home       *cache.Aside[idList]
 	categories *cache.Aside[[]string]
+	boards     listsForgetter
 	log        *slog.Logger
 }
 
+// listsForgetter drops computed lists that carry product names and prices (the
+// leaderboard's bestseller lists), so that they are computed again after a product edit.
+type listsForgetter interface {
+	ForgetLists(ctx context.Context) error
+}
+
 // NewCached returns the cached catalog over store, with the TTLs of policy, and a near
-// cache (l1) in front of Redis for product pages and the home page's lists.
-func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, log *slog.Logger) *Cached {
+// cache (l1) in front of Redis for product pages and the home page's lists. A product update
+// also drops the cached lists of boards (the bestseller boards); nil for none.
+func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, boards listsForgetter, log *slog.Logger) *Cached {
 	return &Cached{
 		store: store,
 		pages: cache.NewAside[ProductPage](c, "product", cache.AsideOptions{
@@ -43,10 +51,11 @@ func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Opt
 		lists: cache.NewAside[idList](c, "list", cache.AsideOptions{
 			TTL: policy.List, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"list:"},
 		}),
-		home: cache.NewAside[idList](c, "list", cache.AsideOptions{
+		home: cache.NewAside[idList](c, "home", cache.AsideOptions{
 			TTL: policy.Home, L1: l1, KeyPrefixes: []string{"home:"},
 		}),
-		categories: cache.NewAside[[]string](c, "list", cache.AsideOptions{TTL: policy.List}),
+		categories: cache.NewAside[[]string](c, "categories", cache.AsideOptions{TTL: policy.List}),
+		boards:     boards,
 		log:        log,
 	}
 }
@@ -197,14 +206,22 @@ func (c *Cached) ListBestsellers(ctx context.Context, n int) ([]Bestseller, erro
 	return out, nil
 }
 
-// UpdateProduct is the write-through: it commits u in Postgres (Store.UpdateProduct), then
-// — after the commit, never before — writes the new page to Redis with its TTL. A cache
-// failure does not fail the update: the key is deleted instead, or at worst the old value
-// lives out its TTL, and the failure is logged.
+// UpdateProduct is the product update workflow, with write-through: it commits u in
+// Postgres (Store.UpdateProduct), then — after the commit, never before — writes the new
+// page to Redis with its TTL (which also publishes the change to every instance's near
+// cache), and drops the bestseller lists, which carry names and prices. A cache failure does
+// not fail the update: the key is deleted instead, or at worst the old value lives out its
+// TTL, and the failure is logged. It returns ErrNotFound, ErrConflict (u.Version is not the
+// stored one) or Postgres's error, and then nothing changed.
 func (c *Cached) UpdateProduct(ctx context.Context, id int64, u ProductUpdate) (Product, error) {
 	p, err := c.store.UpdateProduct(ctx, id, u)
 	if err != nil {
 		return Product{}, err
+	}
+	if c.boards != nil {
+		if err := c.boards.ForgetLists(ctx); err != nil {
+			c.log.Warn("bestseller lists not dropped; they catch up within their TTL", "err", err)
+		}
 	}
 	reviews, err := c.store.ListReviews(ctx, id, ReviewsPerPage)
 	if err != nil {

@@ -19,8 +19,9 @@ import (
 func newCached(t *testing.T, rdb *redis.Client, prefix string) (*catalog.Store, *catalog.Cached) {
 	t.Helper()
 	store := catalog.NewStore(testenv.SeededDB(t))
-	c := cache.New(rdb, cache.Options{Prefix: prefix, CallTimeout: 3 * time.Second})
-	return store, catalog.NewCached(store, c, cache.DefaultPolicy(), cache.L1Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cache.NewGuard(cache.GuardOptions{CallTimeout: 3 * time.Second}).Install(rdb) // not about timeouts
+	c := cache.New(rdb, cache.Options{Prefix: prefix})
+	return store, catalog.NewCached(store, c, cache.DefaultPolicy(), cache.L1Options{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func TestWriteThroughAfterCommitOnly(t *testing.T) {
@@ -92,12 +93,12 @@ func TestWriteThroughFailureDeletes(t *testing.T) {
 
 	store := catalog.NewStore(testenv.SeededDB(t))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	warm := catalog.NewCached(store, cache.New(admin, cache.Options{}), cache.DefaultPolicy(), cache.L1Options{}, logger)
+	warm := catalog.NewCached(store, cache.New(admin, cache.Options{}), cache.DefaultPolicy(), cache.L1Options{}, nil, logger)
 	before, err := warm.FindProduct(ctx, 1) // product:1 now holds the current version
 	if err != nil {
 		t.Fatal(err)
 	}
-	cached := catalog.NewCached(store, cache.New(limited, cache.Options{}), cache.DefaultPolicy(), cache.L1Options{}, logger)
+	cached := catalog.NewCached(store, cache.New(limited, cache.Options{}), cache.DefaultPolicy(), cache.L1Options{}, nil, logger)
 	p, err := cached.UpdateProduct(ctx, 1, catalog.ProductUpdate{Name: "REFUSED HEART", Price: 100, Stock: 3, Version: before.Version})
 	if err != nil {
 		t.Fatalf("update while the cache refuses the write = %v, want success", err)

@@ -134,10 +134,6 @@ func (s *Server) handleProductUpdate(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	// The bestseller lists carry names and prices: let them be computed again.
-	if err := s.board.ForgetLists(ctx); err != nil {
-		s.log.Warn("bestseller lists not dropped; they catch up within their 10 s TTL", "err", err)
-	}
 	s.flash(ctx, fmt.Sprintf("Saved %s: version %d, written through to the cache.", p.Name, p.Version))
 	http.Redirect(w, r, fmt.Sprintf("/products/%d", id), http.StatusSeeOther)
 }

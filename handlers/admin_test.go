@@ -14,7 +14,7 @@ import (
 )
 
 func TestAdminProductEditor(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	ctx := context.Background()
 	if _, err := accounts.NewStore(shop.pool, bcrypt.MinCost).EnsureAdmin(ctx, "admin@example.com", "admin password"); err != nil {
 		t.Fatal(err)

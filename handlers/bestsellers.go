@@ -10,7 +10,6 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/orders"
 )
 
 // BestsellerCount is how many products the bestseller panel lists.
@@ -50,35 +49,18 @@ func rowsFromSQL(best []catalog.Bestseller) []bestsellerRow {
 // bestsellers returns the home panel: from the leaderboard in Redis, or, when Redis does not
 // answer, from the SQL aggregate over the order history.
 func (s *Server) bestsellers(ctx context.Context) ([]bestsellerRow, error) {
-	if s.redisUp() { // while the breaker is open, straight to Postgres
-		entries, err := s.board.Top(ctx, leaderboard.AllTime, bestsellerCount)
-		if err == nil {
-			reqstats.From(ctx).AddSource(reqstats.Source{Data: "bestsellers", Layer: reqstats.LayerRedis})
-			return rowsFromBoard(entries), nil
-		}
-		s.log.Warn("leaderboard unavailable; bestsellers from Postgres", "err", err)
+	entries, err := s.board.Top(ctx, leaderboard.AllTime, bestsellerCount)
+	if err == nil {
+		reqstats.From(ctx).AddSource(reqstats.Source{Data: "bestsellers", Layer: reqstats.LayerRedis})
+		return rowsFromBoard(entries), nil
 	}
+	s.redisFailed("leaderboard unavailable; bestsellers from Postgres", err)
 	best, err := s.catalog.ListBestsellers(ctx, bestsellerCount)
 	if err != nil {
 		return nil, err
 	}
 	reqstats.From(ctx).AddSource(reqstats.Source{Data: "bestsellers", Layer: reqstats.LayerPostgres})
 	return rowsFromSQL(best), nil
-}
-
-// recordSale adds a committed order to the leaderboard. A failure is logged and ignored: the
-// order stands, and the board marks itself for a rebuild. It runs on a context of its own,
-// so a shopper closing the tab does not cut it short.
-func (s *Server) recordSale(ctx context.Context, order orders.Order) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	lines := make([]leaderboard.Line, len(order.Items))
-	for i, it := range order.Items {
-		lines[i] = leaderboard.Line{ProductID: it.ProductID, Quantity: it.Quantity}
-	}
-	if err := s.board.Record(ctx, order.CreatedAt, lines); err != nil {
-		s.log.Warn("order placed but the leaderboard was not updated; it will be rebuilt", "order", order.ID, "err", err)
-	}
 }
 
 // handleBestsellerEvents streams the bestseller panel as server-sent events: the current list

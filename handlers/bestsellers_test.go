@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shopcache/shop/internal/testenv"
 )
 
@@ -78,16 +80,16 @@ const pack60 = 55
 var panelUnits = regexp.MustCompile(`<li value="10"><a href="/products/55">PACK OF 60 PINK PAISLEY CAKE CASES</a> <span class="muted">([\d,]+) sold`)
 
 func TestCheckoutMovesTheBoardLive(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	ctx := context.Background()
-	if _, err := shop.board.Rebuild(ctx); err != nil {
+	if _, err := shop.Board.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
 	home := newShopper(t, shop.URL).get("/")
 	if m := panelUnits.FindStringSubmatch(home.body); m == nil || m[1] != "24,753" {
 		t.Fatalf("home panel: %v, want product 55 10th with 24753 sold", m)
 	}
-	<-shop.live.Ready()
+	<-shop.Live.Ready()
 	events := stream(t, shop.URL)
 	first := <-events
 	if len(first) != 10 || first[0].Name != "POPCORN HOLDER" || first[0].Rank != 1 || unitsOf(first, pack60) != 24753 {
@@ -111,7 +113,7 @@ func TestCheckoutMovesTheBoardLive(t *testing.T) {
 	case <-time.After(time.Second - time.Since(checkedOut)):
 		t.Fatal("no event within 1 s of the checkout")
 	}
-	if got := shop.rdb.ZScore(ctx, shop.board.AllKey(), strconv.Itoa(pack60)).Val(); got != 24756 {
+	if got := shop.rdb.ZScore(ctx, shop.Board.AllKey(), strconv.Itoa(pack60)).Val(); got != 24756 {
 		t.Errorf("ZSCORE all 55 = %v, want 24756", got)
 	}
 	home = newShopper(t, shop.URL).get("/")
@@ -127,10 +129,16 @@ func TestCheckoutMovesTheBoardLive(t *testing.T) {
 }
 
 func TestCheckoutWhileTheBoardIsDown(t *testing.T) {
-	pool := testenv.SeededDB(t)
-	rdb, prefix := testenv.Redis(t)
-	down, _ := downRedis(t)
-	shop := newShopBoardOn(t, pool, rdb, testenv.RedisURL(), prefix, down)
+	dbURL := testenv.SeededDBURL(t)
+	// A Redis whose user may not touch sorted sets: every leaderboard call fails, while
+	// sessions, carts and the cache work.
+	srv := testenv.StartRedis(t)
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { admin.Close() })
+	if err := admin.Do(context.Background(), "ACL", "SETUSER", "noboard", "on", ">pw", "~*", "&*", "+@all", "-@sortedset").Err(); err != nil {
+		t.Fatal(err)
+	}
+	shop := newShop(t, dbURL, withRedis("redis://noboard:pw@"+srv.Addr()+"/0"))
 
 	alice := newShopper(t, shop.URL)
 	alice.register("alice@example.com", "Alice", "correct horse battery")
@@ -139,7 +147,7 @@ func TestCheckoutWhileTheBoardIsDown(t *testing.T) {
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/orders/") {
 		t.Fatalf("checkout with the leaderboard's Redis down = %d to %q, want 303 to the order", r.status, r.location)
 	}
-	if !shop.board.Dirty() {
+	if !shop.Board.Dirty() {
 		t.Error("board not marked for repair after the failed update")
 	}
 	// The home page falls back to the SQL panel; the product page goes without rank and views.
@@ -155,11 +163,11 @@ func TestCheckoutWhileTheBoardIsDown(t *testing.T) {
 	}
 
 	// Redis is back: the rebuild repairs the board from Postgres.
-	shop2 := newShop(t, pool)
-	if _, err := shop2.board.Rebuild(context.Background()); err != nil {
+	shop2 := newShop(t, dbURL, withRedis(srv.URL()))
+	if _, err := shop2.Board.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := shop2.rdb.ZScore(context.Background(), shop2.board.AllKey(), "55").Val(); got != 24757 {
+	if got := admin.ZScore(context.Background(), shop2.Board.AllKey(), "55").Val(); got != 24757 {
 		t.Errorf("ZSCORE after rebuild = %v, want 24757 (the order placed while Redis was down)", got)
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/shopcache/shop/internal/testenv"
 )
 
@@ -23,7 +21,7 @@ func xcache(t *testing.T, s *shopper, path string) (string, response) {
 }
 
 func TestXCacheAndServedBar(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	s := newShopper(t, shop.URL)
 	if got, r := xcache(t, s, "/products/1"); got != "MISS" || !strings.Contains(r.body, "product:1 ← Postgres") {
 		t.Errorf("first GET /products/1: X-Cache %q, want MISS and the bar naming Postgres", got)
@@ -72,13 +70,13 @@ func userID(t *testing.T, shop *testShop, email string) string {
 // instance and then to two sharing Redis, and counts what reached Postgres.
 func TestColdProductOneLoad(t *testing.T) {
 	dbURL := testenv.SeededDBURL(t)
-	rdb, prefix := testenv.Redis(t)
+	_, prefix := testenv.Redis(t)
 	for _, n := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d instances", n), func(t *testing.T) {
 			var shops []*testShop
-			pool, queries := testenv.CountingPool(t, dbURL)
+			queries := testenv.NewQueries()
 			for range n {
-				shops = append(shops, newShopWith(t, pool, rdb, testenv.RedisURL(), prefix))
+				shops = append(shops, newShop(t, dbURL, withPrefix(prefix), withQueries(queries)))
 			}
 			path := fmt.Sprintf("/products/%d", 100+n)
 			queries.Reset()
@@ -101,7 +99,7 @@ func TestColdProductOneLoad(t *testing.T) {
 			close(start)
 			wg.Wait()
 			// One load of a product page is two statements: the product and its reviews.
-			for _, st := range shops[0].cache.Stats() {
+			for _, st := range shops[0].Cache.Stats() {
 				if st.Errors > 0 || st.Bypasses > 0 {
 					t.Logf("cache %s: %d errors, %d bypasses under the burst", st.Name, st.Errors, st.Bypasses)
 				}
@@ -124,8 +122,8 @@ func TestColdProductOneLoad(t *testing.T) {
 }
 
 func TestUnknownIDsReachPostgresOnce(t *testing.T) {
-	pool, queries := testenv.CountingPool(t, testenv.SeededDBURL(t))
-	shop := newShop(t, pool)
+	queries := testenv.NewQueries()
+	shop := newShop(t, testenv.SeededDBURL(t), withQueries(queries))
 	ids := map[int]bool{}
 	queries.Reset()
 	for range 1000 {
@@ -147,10 +145,8 @@ func TestUnknownIDsReachPostgresOnce(t *testing.T) {
 
 func TestRedisAwayThenBack(t *testing.T) {
 	srv := testenv.StartRedis(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { rdb.Close() })
-	pool, queries := testenv.CountingPool(t, testenv.SeededDBURL(t))
-	shop := newShopWith(t, pool, rdb, srv.URL(), "")
+	queries := testenv.NewQueries()
+	shop := newShop(t, testenv.SeededDBURL(t), withRedis(srv.URL()), withQueries(queries))
 	s := newShopper(t, shop.URL)
 	if got, _ := xcache(t, s, "/products/1"); got != "MISS" {
 		t.Fatalf("X-Cache %q, want MISS", got)
@@ -193,7 +189,7 @@ func TestRedisAwayThenBack(t *testing.T) {
 }
 
 func TestMetricsAndLab(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	s := newShopper(t, shop.URL)
 	s.get("/products/3")
 	s.get("/products/3")

@@ -205,14 +205,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	u := currentUser(ctx)
-	cart := orders.UserCartID(u.ID)
-	lines, err := s.carts.Lines(ctx, cart)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	order, err := s.orders.PlaceOrder(ctx, u.ID, lines)
+	order, err := s.checkout.Place(ctx, currentUser(ctx).ID)
 	var oos *orders.OutOfStockError
 	switch {
 	case errors.As(err, &oos):
@@ -227,19 +220,6 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.serveError(w, r, err)
 		return
-	}
-	// The order is committed; the products' cached pages show the old stock.
-	versions := make(map[int64]int64, len(order.Items))
-	for _, it := range order.Items {
-		versions[it.ProductID] = it.ProductVersion
-	}
-	s.catalog.ProductsChanged(ctx, versions)
-	// Now, and only now, the order counts on the leaderboard.
-	s.recordSale(ctx, order)
-	// A cart left behind by a failed delete would offer to buy it
-	// again, so say so in the log; the order stands either way.
-	if err := s.carts.Clear(ctx, cart); err != nil {
-		s.log.Error("order placed but cart not cleared", "order", order.ID, "err", err)
 	}
 	s.flash(ctx, fmt.Sprintf("Thank you! Order #%d is placed.", order.ID))
 	http.Redirect(w, r, "/orders/"+strconv.FormatInt(order.ID, 10), http.StatusSeeOther)

@@ -3,11 +3,13 @@ package handlers
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"syscall"
 
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/orders"
 )
@@ -92,7 +94,18 @@ func unavailable(err error) bool {
 	}
 	return errors.As(err, &netErr) ||
 		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, cache.ErrBypass) ||
 		errors.Is(err, context.DeadlineExceeded)
+}
+
+// redisFailed logs a Redis read that a page does without (a count, a figure): at warning
+// level, or at debug level while the guard skips Redis, which it has already logged.
+func (s *Server) redisFailed(msg string, err error, args ...any) {
+	level := slog.LevelWarn
+	if errors.Is(err, cache.ErrBypass) {
+		level = slog.LevelDebug
+	}
+	s.log.Log(context.Background(), level, msg, append(args, "err", err)...)
 }
 
 // fallbackPage is sent when even the error template fails; it needs nothing to render.

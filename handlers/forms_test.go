@@ -12,7 +12,7 @@ import (
 )
 
 func TestFormBadInput(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	id := productIDs(t, shop, 1)[0]
 	var notForSale int64
 	if err := shop.pool.QueryRow(context.Background(), `SELECT id FROM products WHERE NOT merchandise LIMIT 1`).Scan(&notForSale); err != nil {
@@ -101,14 +101,13 @@ func strip(body, email string) string {
 }
 
 func TestSessionsNeedRedis(t *testing.T) {
-	pool := testenv.SeededDB(t)
-	up := newShop(t, pool)
+	dbURL := testenv.SeededDBURL(t)
+	up := newShop(t, dbURL)
 	s := newShopper(t, up.URL)
 	s.register("dana@example.com", "Dana", "a fine long password")
 	token := s.sessionCookie()
 
-	rdb, redisURL := downRedis(t)
-	down := newShopWith(t, pool, rdb, redisURL, up.prefix)
+	down := newShop(t, dbURL, withRedis(downRedisURL), withPrefix(up.prefix))
 	d := newShopper(t, down.URL)
 	d.setSessionCookie(token)
 	expect(t, "home with Redis down", d.get("/"), http.StatusOK, "Featured today")

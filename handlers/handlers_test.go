@@ -12,120 +12,74 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/alexedwards/scs/redisstore"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/app"
 	"github.com/shopcache/shop/cache"
-	"github.com/shopcache/shop/catalog"
-	"github.com/shopcache/shop/handlers"
-	"github.com/shopcache/shop/internal/metrics"
-	"github.com/shopcache/shop/internal/redisconn"
-	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/internal/testenv"
-	"github.com/shopcache/shop/leaderboard"
-	"github.com/shopcache/shop/orders"
-	"github.com/shopcache/shop/pageviews"
-	"github.com/shopcache/shop/web"
 )
 
-// testShop is the real handler stack — router, templates, catalog, accounts, carts, orders
-// and Redis sessions — served by httptest over a test database and Redis key space.
+// testShop is the shop as app.New assembles it — router, templates, caches, catalog,
+// accounts, carts, checkout and Redis sessions — served by httptest over a test database and
+// a Redis key space of the test's own.
 type testShop struct {
 	*httptest.Server
-	pool     *pgxpool.Pool
-	rdb      *redis.Client
-	prefix   string // the test's Redis key prefix
-	cache    *cache.Cache
-	products *catalog.Cached
-	board    *leaderboard.Board
-	live     *leaderboard.Live
+	*app.App
+	pool   *pgxpool.Pool // the shop's own pool
+	rdb    *redis.Client // a client of the test Redis, for the test's own looks
+	prefix string        // the shop's Redis key prefix
 }
 
-// newShop serves pool with the test Redis.
-func newShop(t *testing.T, pool *pgxpool.Pool) *testShop {
+// option changes the configuration of a test shop.
+type option func(*app.Config)
+
+// withL1 gives the shop a near cache (test shops have none by default).
+func withL1(l1 cache.L1Options) option { return func(c *app.Config) { c.L1 = l1 } }
+
+// withRedis points the shop at the Redis at url.
+func withRedis(url string) option { return func(c *app.Config) { c.RedisURL = url } }
+
+// withPrefix makes the shop share a key prefix (and so its Redis data) with another shop.
+func withPrefix(prefix string) option { return func(c *app.Config) { c.RedisKeyPrefix = prefix } }
+
+// withQueries counts the shop's Postgres statements in q.
+func withQueries(q *testenv.Queries) option { return func(c *app.Config) { c.QueryTracer = q } }
+
+// newShop serves the database at dbURL (already migrated and seeded) with the test Redis.
+func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t)
-	return newShopWith(t, pool, rdb, testenv.RedisURL(), prefix)
-}
-
-// newShopWith serves pool with the Redis at redisURL (rdb is a client of it).
-func newShopWith(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string) *testShop {
-	t.Helper()
-	return newShopBoardOn(t, pool, rdb, redisURL, prefix, rdb)
-}
-
-// newShopBoardOn is newShopWith with the leaderboard on its own client, boardRdb.
-func newShopBoardOn(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string, boardRdb *redis.Client) *testShop {
-	t.Helper()
-	return buildShop(t, pool, rdb, redisURL, prefix, boardRdb, cache.L1Options{})
-}
-
-// newShopL1 is newShop with a near cache.
-func newShopL1(t *testing.T, pool *pgxpool.Pool, l1 cache.L1Options) *testShop {
-	t.Helper()
-	rdb, prefix := testenv.Redis(t)
-	return buildShop(t, pool, rdb, testenv.RedisURL(), prefix, rdb, l1)
-}
-
-func buildShop(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, redisURL, prefix string, boardRdb *redis.Client, l1 cache.L1Options) *testShop {
-	t.Helper()
-	templates, err := web.ParseTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	settings, err := redisconn.Parse(redisURL, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessionPool := settings.Pool()
-	t.Cleanup(func() { sessionPool.Close() })
-	store := reqstats.SessionStore{Store: redisstore.NewWithPrefix(sessionPool, prefix+"session:")}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := app.Defaults(dbURL, testenv.RedisURL())
+	cfg.Seed = false
+	cfg.RedisKeyPrefix = prefix
+	cfg.L1 = cache.L1Options{}
+	cfg.Instance = t.Name()
+	cfg.BcryptCost = bcrypt.MinCost
 	// A call timeout and a lease wait longer than the shop's: 500 concurrent requests on two
 	// cores under the race detector queue for Redis connections and CPU, and these tests are
 	// about the protocol, not about timeouts.
-	c := cache.New(rdb, cache.Options{Prefix: prefix, Observer: reqstats.ObserveCache,
-		CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
-	products := catalog.NewCached(catalog.NewStore(pool), c, cache.DefaultPolicy(), l1, logger)
-	board := leaderboard.New(boardRdb, pool, prefix, logger)
-	live := leaderboard.NewLive(board, handlers.BestsellerCount)
-	counter := pageviews.NewCounter(boardRdb, pool, prefix)
-	h := handlers.NewServer(handlers.Options{
-		Logger:    logger,
-		Templates: templates,
-		Sessions:  handlers.NewSessions(store, 30*time.Minute, 24*time.Hour, false),
-		Catalog:   products,
-		Accounts:  accounts.NewCached(accounts.NewStore(pool, bcrypt.MinCost), c, cache.DefaultPolicy(), l1, logger),
-		Carts:     orders.NewCarts(rdb, prefix, 24*time.Hour),
-		Orders:    orders.NewStore(pool),
-		Checks: []handlers.Check{
-			{Name: "postgres", Ping: pool.Ping},
-			{Name: "redis", Ping: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, Degradable: true},
-		},
-		Lab:          handlers.Lab{Instance: t.Name(), CacheStats: c.Stats},
-		Metrics:      metrics.New(c.Stats).Handler(),
-		Bestsellers:  board,
-		Live:         live,
-		ProductStats: pageviews.NewReader(boardRdb, board, counter),
-	})
-	srv := httptest.NewServer(h)
+	cfg.RedisCallTimeout, cfg.LeaseWait = 3*time.Second, 3*time.Second
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
+	// The live bestseller stream; the other background work (repair, flusher, listeners) is
+	// started by the tests that are about it.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); live.Run(ctx) }()
-	t.Cleanup(func() { live.Close(); cancel(); <-done }) // before srv.Close: ends open streams
-	return &testShop{Server: srv, pool: pool, rdb: rdb, prefix: prefix, cache: c, products: products, board: board, live: live}
+	go func() { defer close(done); a.Live.Run(ctx) }()
+	t.Cleanup(func() { a.Live.Close(); cancel(); <-done }) // before srv.Close: ends open streams
+	return &testShop{Server: srv, App: a, pool: a.Pool, rdb: rdb, prefix: cfg.RedisKeyPrefix}
 }
 
-// downRedis returns a client of a port where nothing listens, and its URL.
-func downRedis(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb, "redis://127.0.0.1:1/0"
-}
+// downRedisURL is the URL of a port where nothing listens.
+const downRedisURL = "redis://127.0.0.1:1/0"
 
 func get(t *testing.T, url string) (int, string, http.Header) {
 	t.Helper()
@@ -142,10 +96,9 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 }
 
 func TestPages(t *testing.T) {
-	pool := testenv.SeededDB(t)
-	srv := newShop(t, pool)
+	srv := newShop(t, testenv.SeededDBURL(t))
 	var heartID string
-	if err := pool.QueryRow(context.Background(), `SELECT id::text FROM products WHERE sku = '85123A'`).Scan(&heartID); err != nil {
+	if err := srv.pool.QueryRow(context.Background(), `SELECT id::text FROM products WHERE sku = '85123A'`).Scan(&heartID); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -184,9 +137,9 @@ func TestPages(t *testing.T) {
 }
 
 func TestCategoriesWithDummyJSON(t *testing.T) {
-	pool := testenv.DB(t)
-	loadDummyJSON(t, pool)
-	srv := newShop(t, pool)
+	dbURL := testenv.EmptyDB(t)
+	srv := newShop(t, dbURL) // migrates the empty database
+	loadDummyJSON(t, srv.pool)
 	status, body, _ := get(t, srv.URL+"/products?category=smartphones")
 	if status != 200 || !strings.Contains(body, "iPhone") || strings.Contains(body, "Mascara") {
 		t.Errorf("GET /products?category=smartphones = %d, want 200 listing phones only", status)
@@ -204,7 +157,7 @@ func TestCategoriesWithDummyJSON(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	pool := testenv.SeededDB(t)
+	pool := testenv.SeededDBURL(t)
 	srv := newShop(t, pool)
 	long := strings.Repeat("a", 10_000)
 	tests := []struct {
@@ -260,7 +213,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestWrongMethod(t *testing.T) {
-	srv := newShop(t, testenv.SeededDB(t))
+	srv := newShop(t, testenv.SeededDBURL(t))
 	for _, path := range []string{"/", "/products", "/products/1", "/search", "/cart", "/orders"} {
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+path, nil)
 		resp, err := http.DefaultClient.Do(req)
@@ -281,13 +234,11 @@ func TestWrongMethod(t *testing.T) {
 
 func TestDependencyDown(t *testing.T) {
 	// Real clients pointed at a port where nothing listens.
-	pool, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	rdb, url := downRedis(t)
-	srv := newShopWith(t, pool, rdb, url, "")
+	// Postgres behind a proxy that the test cuts once the shop is up; Redis nowhere.
+	dbURL := testenv.SeededDBURL(t)
+	proxy := testenv.NewProxy(t, "127.0.0.1:5432")
+	srv := newShop(t, strings.Replace(dbURL, "127.0.0.1:5432", proxy.Addr(), 1), withRedis(downRedisURL))
+	proxy.Cut()
 
 	for _, path := range []string{"/", "/products", "/products/1", "/search?q=heart"} {
 		status, body, _ := get(t, srv.URL+path)
@@ -305,9 +256,7 @@ func TestDependencyDown(t *testing.T) {
 }
 
 func TestReadyzNamesRedis(t *testing.T) {
-	pool := testenv.DB(t)
-	rdb, url := downRedis(t)
-	srv := newShopWith(t, pool, rdb, url, "")
+	srv := newShop(t, testenv.SeededDBURL(t), withRedis(downRedisURL))
 	status, body, _ := get(t, srv.URL+"/readyz")
 	if status != 200 || !strings.Contains(body, `"postgres":"ok"`) || !strings.Contains(body, `"redis":"degraded"`) {
 		t.Errorf("GET /readyz = %d %s, want 200 with postgres ok and redis degraded: the shop serves without Redis", status, body)

@@ -111,12 +111,10 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 	// Counting the view and reading rank and views is one Redis round trip; without Redis
 	// the page is served without them.
 	var stats *pageviews.Stats
-	if s.redisUp() {
-		if st, err := s.stats.View(r.Context(), id); err != nil {
-			s.log.Warn("product stats unavailable", "product", id, "err", err)
-		} else {
-			stats = &st
-		}
+	if st, err := s.stats.View(r.Context(), id); err != nil {
+		s.redisFailed("product stats unavailable", err, "product", id)
+	} else {
+		stats = &st
 	}
 	s.renderProduct(w, r, http.StatusOK, page, &addForm{Quantity: "1"}, stats)
 }

@@ -33,10 +33,10 @@ func (s *Server) renderView(w http.ResponseWriter, r *http.Request, status int, 
 		if status < http.StatusBadRequest { // an error page leaves the message for the next page
 			v.Flash = s.sessions.PopString(ctx, sessionFlash)
 		}
-		if id := s.cartID(ctx); id != "" && s.redisUp() {
+		if id := s.cartID(ctx); id != "" {
 			n, err := s.carts.Count(ctx, id)
 			if err != nil {
-				s.log.Warn("cart count unavailable", "err", err)
+				s.redisFailed("cart count unavailable", err)
 			}
 			v.CartCount = n
 		}

@@ -1,7 +1,9 @@
 // Package handlers is the shop's HTTP layer: routes, middleware, page handlers, query and form
 // validation, and the one place that turns errors into error pages. It talks to the domain
 // packages through the small interfaces it declares here, and never to Postgres or Redis
-// directly (sessions reach Redis through the scs manager it is given).
+// directly (sessions reach Redis through the scs manager it is given). It never decides
+// whether Redis is up: a call that fails falls back (the page without the figure, the list
+// from Postgres) or answers 503.
 package handlers
 
 import (
@@ -32,7 +34,6 @@ type catalogStore interface {
 	ListFeatured(ctx context.Context, n int) ([]catalog.Product, error)
 	ListBestsellers(ctx context.Context, n int) ([]catalog.Bestseller, error)
 	UpdateProduct(ctx context.Context, id int64, u catalog.ProductUpdate) (catalog.Product, error)
-	ProductsChanged(ctx context.Context, versions map[int64]int64)
 }
 
 // accountStore is what the account pages need.
@@ -51,21 +52,22 @@ type cartStore interface {
 	Lines(ctx context.Context, cartID string) ([]orders.Line, error)
 	Count(ctx context.Context, cartID string) (int, error)
 	Merge(ctx context.Context, from, to string) error
-	Clear(ctx context.Context, cartID string) error
 }
 
-// orderStore is what checkout and the order pages need.
+// checkout places the order of a signed-in user's cart (orders.Checkout).
+type checkout interface {
+	Place(ctx context.Context, userID int64) (orders.Order, error)
+}
+
+// orderStore is what the order pages need.
 type orderStore interface {
-	PlaceOrder(ctx context.Context, userID int64, lines []orders.Line) (orders.Order, error)
 	ListOrders(ctx context.Context, userID int64) ([]orders.Order, error)
 	FindOrder(ctx context.Context, userID, id int64) (orders.Order, error)
 }
 
-// bestsellerBoard is what the bestseller panel and checkout need of the leaderboard.
+// bestsellerBoard is what the bestseller panel needs of the leaderboard.
 type bestsellerBoard interface {
 	Top(ctx context.Context, s leaderboard.Scope, n int) ([]leaderboard.Entry, error)
-	Record(ctx context.Context, at time.Time, lines []leaderboard.Line) error
-	ForgetLists(ctx context.Context) error
 }
 
 // liveBestsellers hands the panel's new lists to streaming responses.
@@ -101,58 +103,36 @@ type Lab struct {
 	WriteBehind func(context.Context) pageviews.Status
 }
 
-// Options are what the server is built from. Every field is required but Metrics.
-type Options struct {
-	Logger    *slog.Logger
-	Templates *web.Templates
-	Sessions  *scs.SessionManager // its Store must be in Redis for instances to share sessions
-	// SessionsUp pings the session store; a POST is refused with 503 before it starts when
-	// the ping fails. Nil: no check.
-	SessionsUp func(context.Context) error
-	// RedisUp reports whether the cache's circuit breaker lets calls through; while it does
-	// not, pages skip their other Redis reads (cart count, rank, views). Nil: always.
-	RedisUp  func() bool
-	Catalog  catalogStore
-	Accounts accountStore
-	Carts    cartStore
-	Orders   orderStore
-	Checks   []Check
-	Lab      Lab
-	Metrics  http.Handler // served at GET /metrics; nil for none
-
-	Bestsellers  bestsellerBoard // the home panel's source, updated after each checkout
-	Live         liveBestsellers // GET /events/bestsellers
-	ProductStats productStats    // rank and views on product pages
-}
-
 // Server serves the shop's pages.
 type Server struct {
-	log        *slog.Logger
-	templates  *web.Templates
-	sessions   *scs.SessionManager
-	sessionsUp func(context.Context) error
-	redisUp    func() bool
-	catalog    catalogStore
-	accounts   accountStore
-	carts      cartStore
-	orders     orderStore
-	checks     []Check
-	lab        Lab
-	metrics    http.Handler
-	board      bestsellerBoard
-	live       liveBestsellers
-	stats      productStats
+	log       *slog.Logger
+	templates *web.Templates
+	sessions  *scs.SessionManager
+	catalog   catalogStore
+	accounts  accountStore
+	carts     cartStore
+	orders    orderStore
+	checkout  checkout
+	board     bestsellerBoard
+	live      liveBestsellers
+	stats     productStats
+	checks    []Check
+	lab       Lab
+	metrics   http.Handler
 }
 
-// NewServer returns the shop's HTTP handler with every route and middleware in place.
-func NewServer(o Options) http.Handler {
+// NewServer returns the shop's HTTP handler with every route and middleware in place. The
+// session manager's Store must be in Redis for instances to share sessions; when it has a
+// Ping method, a POST is refused with 503 before it starts if the store does not answer.
+// metrics is served at GET /metrics; nil for none.
+func NewServer(logger *slog.Logger, templates *web.Templates, sessions *scs.SessionManager,
+	catalog catalogStore, accounts accountStore, carts cartStore, orders orderStore, checkout checkout,
+	board bestsellerBoard, live liveBestsellers, stats productStats,
+	checks []Check, lab Lab, metrics http.Handler) http.Handler {
 	s := &Server{
-		log: o.Logger, templates: o.Templates, sessions: o.Sessions, sessionsUp: o.SessionsUp, redisUp: o.RedisUp, catalog: o.Catalog,
-		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks, lab: o.Lab, metrics: o.Metrics,
-		board: o.Bestsellers, live: o.Live, stats: o.ProductStats,
-	}
-	if s.redisUp == nil {
-		s.redisUp = func() bool { return true }
+		log: logger, templates: templates, sessions: sessions, catalog: catalog, accounts: accounts,
+		carts: carts, orders: orders, checkout: checkout, board: board, live: live, stats: stats,
+		checks: checks, lab: lab, metrics: metrics,
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }

@@ -67,8 +67,8 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 		}
 		// A change that needs the session (sign-in, the cart, checkout) must not start when
 		// the session cannot be saved: it would be half done.
-		if r.Method == http.MethodPost && s.sessionsUp != nil {
-			if err := s.sessionsUp(ctx); err != nil {
+		if p, ok := s.sessions.Store.(interface{ Ping(context.Context) error }); ok && r.Method == http.MethodPost {
+			if err := p.Ping(ctx); err != nil {
 				s.serveError(w, r, errors.Join(errSessionsDown, err))
 				return
 			}

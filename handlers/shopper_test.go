@@ -154,7 +154,7 @@ func stockOf(t *testing.T, shop *testShop, id int64) int {
 var orderPath = regexp.MustCompile(`^/orders/(\d+)$`)
 
 func TestShopperJourney(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	ids := productIDs(t, shop, 2)
 	before := []int{stockOf(t, shop, ids[0]), stockOf(t, shop, ids[1])}
 
@@ -202,7 +202,7 @@ func TestShopperJourney(t *testing.T) {
 }
 
 func TestSessionSafety(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	ids := productIDs(t, shop, 1)
 	ctx := context.Background()
 	key := func(token string) string { return shop.prefix + "session:" + token }
@@ -282,7 +282,7 @@ func checkCookie(t *testing.T, h http.Header) {
 }
 
 func TestConcurrentCheckoutsOfTheLastItem(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	id := productIDs(t, shop, 1)[0]
 	if _, err := shop.pool.Exec(context.Background(), `UPDATE products SET stock = 1 WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestConcurrentCheckoutsOfTheLastItem(t *testing.T) {
 }
 
 func TestConcurrentAddsKeepEveryLine(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	ids := productIDs(t, shop, 21)
 	for _, signedIn := range []bool{true, false} {
 		t.Run(fmt.Sprintf("signedIn=%v", signedIn), func(t *testing.T) {
@@ -359,7 +359,7 @@ func TestConcurrentAddsKeepEveryLine(t *testing.T) {
 }
 
 func TestCrossOriginPostsAreRefused(t *testing.T) {
-	shop := newShop(t, testenv.SeededDB(t))
+	shop := newShop(t, testenv.SeededDBURL(t))
 	id := productIDs(t, shop, 1)[0]
 	form := url.Values{"product_id": {fmt.Sprint(id)}, "quantity": {"1"}}.Encode()
 	for name, headers := range map[string]map[string]string{

@@ -86,6 +86,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopcache/shop/internal/money"
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/keys"
 )
 
@@ -94,6 +95,8 @@ const (
 	Window = 7
 	// TopTTL is how long a computed top-N list and the rolling board are cached.
 	TopTTL = 10 * time.Second
+	// rebuildCallTimeout bounds one Redis round trip of a rebuild.
+	rebuildCallTimeout = 30 * time.Second
 	// tmpTTL bounds the life of a rebuild's temporary keys if it dies half-way.
 	tmpTTL = 10 * time.Minute
 )
@@ -357,6 +360,8 @@ return n`)
 // board (every product), the day boards of the last Window+1 days (UTC) and one board per
 // category. Readers never see a missing or half-built board.
 func (b *Board) Rebuild(ctx context.Context) (RebuildResult, error) {
+	// Its pipelines carry thousands of commands: longer than one page's Redis call.
+	ctx = cache.WithCallTimeout(ctx, rebuildCallTimeout)
 	start := time.Now()
 	token := randomToken()
 	// One rebuild at a time across instances: two at once would each count the other's

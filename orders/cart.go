@@ -149,10 +149,28 @@ func (c *Carts) Merge(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// Clear deletes the cart.
-func (c *Carts) Clear(ctx context.Context, cartID string) error {
-	if err := c.rdb.Del(ctx, c.key(cartID)).Err(); err != nil {
-		return fmt.Errorf("orders: clear cart: %w", err)
+// releaseScript takes ARGV's (product id, quantity) pairs out of the cart KEYS[1]: each line
+// loses the quantity given, and a line left at zero or below is removed. It is one script,
+// so an Add that lands while it runs is kept whole.
+var releaseScript = redis.NewScript(`
+for i = 1, #ARGV, 2 do
+  local n = redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i+1]))
+  if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return redis.status_reply('OK')`)
+
+// Release removes lines — the lines an order was placed with — from the cart, exactly their
+// quantities: what was added to the cart since they were read stays in it.
+func (c *Carts) Release(ctx context.Context, cartID string, lines []Line) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(lines))
+	for _, l := range lines {
+		args = append(args, l.ProductID, l.Quantity)
+	}
+	if err := releaseScript.Run(ctx, c.rdb, []string{c.key(cartID)}, args...).Err(); err != nil {
+		return fmt.Errorf("orders: release cart lines: %w", err)
 	}
 	return nil
 }

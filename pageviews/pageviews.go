@@ -69,6 +69,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/keys"
 )
 
@@ -77,6 +78,9 @@ const totalTTL = time.Hour
 
 // batchPrefix starts the field of a claimed batch in the pending hash.
 const batchPrefix = "batch:"
+
+// flushCallTimeout bounds one Redis round trip of a flush.
+const flushCallTimeout = 10 * time.Second
 
 // Counter records views in Redis and reads view counts. It is safe for concurrent use.
 type Counter struct {
@@ -369,6 +373,8 @@ func (f *Flusher) flush(ctx context.Context, minAge time.Duration) error {
 }
 
 func (f *Flusher) flushLocked(ctx context.Context, minAge time.Duration) error {
+	// A batch holds a field per product viewed: longer than one page's Redis call.
+	ctx = cache.WithCallTimeout(ctx, flushCallTimeout)
 	c := f.c
 	fields, err := c.rdb.HKeys(ctx, c.PendingKey()).Result()
 	if err != nil {

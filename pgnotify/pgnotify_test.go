@@ -59,8 +59,9 @@ func (w *world) start(name string, logs io.Writer) *instance {
 		logs = io.Discard
 	}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	c := cache.New(rdb, cache.Options{Prefix: w.prefix, Instance: name, Logger: log, CallTimeout: 3 * time.Second, LeaseWait: 3 * time.Second})
-	in := &instance{name: name, cache: c, catalog: catalog.NewCached(catalog.NewStore(w.pool), c, w.policy, w.l1, log)}
+	cache.NewGuard(cache.GuardOptions{CallTimeout: 3 * time.Second}).Install(rdb)
+	c := cache.New(rdb, cache.Options{Prefix: w.prefix, Instance: name, Logger: log, LeaseWait: 3 * time.Second})
+	in := &instance{name: name, cache: c, catalog: catalog.NewCached(catalog.NewStore(w.pool), c, w.policy, w.l1, nil, log)}
 	ctx, cancel := context.WithCancel(context.Background())
 	listener := pgnotify.NewListener(w.pool.Config().ConnConfig.Copy(), c.Invalidate, log)
 	var wg sync.WaitGroup

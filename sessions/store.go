@@ -51,6 +51,10 @@ func (s *Store) DeleteCtx(ctx context.Context, token string) error {
 	return s.rdb.Del(ctx, s.prefix+token).Err()
 }
 
+// Ping reports whether Redis answers: a change that needs the session (sign-in, the cart,
+// checkout) is refused before it starts when the session could not be saved after it.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
 // Find implements scs.Store; scs calls FindCtx.
 func (s *Store) Find(token string) ([]byte, bool, error) {
 	return s.FindCtx(context.Background(), token)

@@ -5,10 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 
-	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/internal/testenv"
 	"github.com/shopcache/shop/sessions"
 )
@@ -59,16 +57,5 @@ func TestContract(t *testing.T) {
 	ttl := func(p string) func(string) time.Duration {
 		return func(token string) time.Duration { return rdb.PTTL(context.Background(), p+token).Val() }
 	}
-	t.Run("redisstore (cluster mode disabled)", func(t *testing.T) {
-		settings, err := redisconn.Parse(testenv.RedisURL(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := settings.Pool()
-		defer pool.Close()
-		contract(t, redisstore.NewWithPrefix(pool, prefix+"a:"), ttl(prefix+"a:"))
-	})
-	t.Run("sessionstore (cluster mode enabled)", func(t *testing.T) {
-		contract(t, sessions.New(rdb, prefix+"b:"), ttl(prefix+"b:"))
-	})
+	contract(t, sessions.New(rdb, prefix+"b:"), ttl(prefix+"b:"))
 }

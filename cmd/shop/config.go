@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/app"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/internal/redisconn"
 )
@@ -27,31 +28,13 @@ const (
 	defaultRedisURL    = "redis://127.0.0.1:6379/0"
 )
 
-// config is every setting of the shop, read once from the environment by loadConfig.
+// config is every setting of the shop, read once from the environment by loadConfig: what
+// the shop is built from (app.Config), and what this process does with it.
 type config struct {
+	app.Config
 	Addr            string        // SHOP_ADDR: host:port to listen on
-	DatabaseURL     string        // SHOP_DATABASE_URL (secret: may hold a password)
-	RedisURL        string        // SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET (secret: may hold the AUTH token)
-	RedisKeyPrefix  string        // SHOP_REDIS_KEY_PREFIX: starts every key the shop writes; empty by default
-	RedisCAFile     string        // SHOP_REDIS_CA_FILE: PEM bundle of the CAs to trust for rediss://
-	RedisCluster    bool          // SHOP_REDIS_MODE=cluster: the URL is a cluster's configuration endpoint
-	RedisReaderURL  string        // SHOP_REDIS_READER_URL, or the secret's "reader": replicas for cache reads (secret)
-	Seed            bool          // SHOP_SEED: seed the default data set into an empty catalog
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
-
-	SessionIdleTimeout time.Duration // SHOP_SESSION_IDLE_TIMEOUT: a session ends this long after its last request
-	SessionLifetime    time.Duration // SHOP_SESSION_LIFETIME: and this long after it began, at the latest
-	SessionSecure      bool          // SHOP_SESSION_SECURE: mark the cookie Secure (serve over HTTPS)
-	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
-	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
-
-	CacheEnabled            bool            // SHOP_CACHE: on (default) or off, to compare
-	DBLatency               time.Duration   // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
-	TTL                     cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
-	L1                      cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
-	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
-	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
@@ -62,21 +45,10 @@ type config struct {
 // it expects; all of them are reported at once.
 func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
+		Config:          app.Defaults(defaultDatabaseURL, defaultRedisURL),
 		Addr:            defaultAddr,
-		DatabaseURL:     defaultDatabaseURL,
-		RedisURL:        defaultRedisURL,
-		Seed:            true,
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 10 * time.Second,
-
-		SessionIdleTimeout: 30 * time.Minute,
-		SessionLifetime:    24 * time.Hour,
-
-		CacheEnabled:            true,
-		TTL:                     cache.DefaultPolicy(),
-		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
-		ViewsFlushInterval:      5 * time.Second,
-		LeaderboardRepairPeriod: time.Minute,
 	}
 	var errs []error
 	bad := func(name, want, got string, err error) {

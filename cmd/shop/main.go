@@ -13,9 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/shopcache/shop/app"
 	"github.com/shopcache/shop/internal/dataset"
-	"github.com/shopcache/shop/internal/redisconn"
-	"github.com/shopcache/shop/leaderboard"
 )
 
 func main() {
@@ -90,12 +89,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
-	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, nil)
+	pool, err := app.OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	applied, err := migrateUp(ctx, pool)
+	applied, err := app.Migrate(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -104,18 +103,13 @@ func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
 }
 
 func rebuildLeaderboard(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
-	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, nil)
+	cfg.Seed = false
+	shop, err := app.New(ctx, cfg.Config, logger)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	settings, err := redisconn.Parse(cfg.RedisURL, cfg.RedisCAFile)
-	if err != nil {
-		return fmt.Errorf("SHOP_REDIS_URL: %w", err)
-	}
-	rdb := settings.Client()
-	defer rdb.Close()
-	res, err := leaderboard.New(rdb, pool, cfg.RedisKeyPrefix, logger).Rebuild(ctx)
+	defer shop.Close()
+	res, err := shop.Board.Rebuild(ctx)
 	if err != nil {
 		return err
 	}
@@ -140,12 +134,12 @@ func seed(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 	if !validDataset(*name) {
 		return fmt.Errorf("%w: --dataset %q: want one of %v", errUsage, *name, dataset.Names)
 	}
-	pool, err := openPostgres(ctx, cfg.DatabaseURL, logger, nil)
+	pool, err := app.OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if _, err := migrateUp(ctx, pool); err != nil {
+	if _, err := app.Migrate(ctx, pool); err != nil {
 		return err
 	}
 	res, err := dataset.Load(ctx, pool, *name, *orders, stdout)

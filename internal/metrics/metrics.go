@@ -22,8 +22,8 @@ type Metrics struct {
 	InvalidationLag prometheus.Histogram
 }
 
-// New returns the metrics of a process whose caches' counters cacheStats returns.
-func New(cacheStats func() []cache.StatsSnapshot) *Metrics {
+// New returns the metrics of a process; AddCaches adds the caches' counters once they exist.
+func New() *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		DBQueries: prometheus.NewCounter(prometheus.CounterOpts{
@@ -36,13 +36,16 @@ func New(cacheStats func() []cache.StatsSnapshot) *Metrics {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
 	}
-	m.registry.MustRegister(m.DBQueries, m.InvalidationLag, cacheCollector{cacheStats},
+	m.registry.MustRegister(m.DBQueries, m.InvalidationLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// Register adds more collectors (such as the invalidation-lag histogram).
-func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }
+// AddCaches exports the counters of the caches that stats returns (cache.Cache.Stats), read
+// at each scrape.
+func (m *Metrics) AddCaches(stats func() []cache.StatsSnapshot) {
+	m.registry.MustRegister(cacheCollector{stats})
+}
 
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -1,8 +1,9 @@
-// Package redisconn builds every Redis client of the shop from one set of settings: the
-// go-redis client (cache, carts, leaderboard, pub/sub) and the redigo pool under the scs
-// session store. TLS, the CA bundle and the AUTH token are honoured the same way by both,
-// because both are built here from the same parsed URL. It also tells a misconfigured
-// connection (no TLS where TLS is required, a wrong token) from a server that is away.
+// Package redisconn builds every Redis client of the shop from one set of settings (cache,
+// sessions, carts, leaderboard, page views, pub/sub all share one go-redis client): TLS, the
+// CA bundle and the AUTH token are honoured in one place. It also tells a misconfigured
+// connection (no TLS where TLS is required, a wrong token) from a server that is away. The
+// per-call timeout and the circuit breaker are not set here but by cache.Guard, which the
+// shop installs on every client it builds.
 package redisconn
 
 import (
@@ -18,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	redigo "github.com/gomodule/redigo/redis"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -78,6 +78,9 @@ func (s Settings) Client() *redis.Client {
 		DialTimeout:  DialTimeout,
 		ReadTimeout:  ReadTimeout,
 		WriteTimeout: WriteTimeout,
+		// The guard's per-call deadline (cache.Guard) bounds reads and writes, not only
+		// ReadTimeout.
+		ContextTimeoutEnabled: true,
 		// One retry, soon: enough for a connection a failover closed, not so many that a
 		// Redis that is away slows every page by a second.
 		MaxRetries:      1,
@@ -100,84 +103,12 @@ func (s Settings) ClusterClient() *redis.ClusterClient {
 		DialTimeout:                DialTimeout,
 		ReadTimeout:                ReadTimeout,
 		WriteTimeout:               WriteTimeout,
+		ContextTimeoutEnabled:      true,
 		MaxRetries:                 2,
 		MinRetryBackoff:            5 * time.Millisecond,
 		MaxRetryBackoff:            100 * time.Millisecond,
 		ClusterStateReloadInterval: time.Second,
 	})
-}
-
-// Pool returns a redigo connection pool for s, as scs/redisstore needs. Unlike go-redis,
-// redigo keeps a connection that answered READONLY; the pool here wraps each connection so
-// that such an answer retires it, and the next request dials the (new) primary.
-func (s Settings) Pool() *redigo.Pool {
-	opts := []redigo.DialOption{
-		redigo.DialDatabase(s.DB),
-		redigo.DialConnectTimeout(DialTimeout),
-		redigo.DialReadTimeout(ReadTimeout),
-		redigo.DialWriteTimeout(WriteTimeout),
-	}
-	if s.Username != "" {
-		opts = append(opts, redigo.DialUsername(s.Username))
-	}
-	if s.Password != "" {
-		opts = append(opts, redigo.DialPassword(s.Password))
-	}
-	if s.TLS != nil {
-		opts = append(opts, redigo.DialUseTLS(true), redigo.DialTLSConfig(s.TLS))
-	}
-	return &redigo.Pool{
-		MaxIdle:     16,
-		IdleTimeout: 4 * time.Minute,
-		Dial: func() (redigo.Conn, error) {
-			c, err := redigo.Dial("tcp", s.Addr, opts...)
-			if err != nil {
-				return nil, err
-			}
-			return &retireOnReadOnly{Conn: c}, nil
-		},
-		TestOnBorrow: func(c redigo.Conn, idleSince time.Time) error {
-			if time.Since(idleSince) < time.Minute {
-				return nil
-			}
-			_, err := c.Do("PING")
-			return err
-		},
-	}
-}
-
-// retireOnReadOnly is a redigo connection that reports itself broken once it has answered
-// READONLY (or EXECABORT, which is how a MULTI with a refused write ends), so that the pool
-// closes it instead of handing it out again.
-type retireOnReadOnly struct {
-	redigo.Conn
-	retired error
-}
-
-func (c *retireOnReadOnly) check(err error) {
-	var re redigo.Error
-	if errors.As(err, &re) && (strings.HasPrefix(string(re), "READONLY") || strings.HasPrefix(string(re), "EXECABORT")) {
-		c.retired = err
-	}
-}
-
-func (c *retireOnReadOnly) Do(cmd string, args ...any) (any, error) {
-	reply, err := c.Conn.Do(cmd, args...)
-	c.check(err)
-	return reply, err
-}
-
-func (c *retireOnReadOnly) Receive() (any, error) {
-	reply, err := c.Conn.Receive()
-	c.check(err)
-	return reply, err
-}
-
-func (c *retireOnReadOnly) Err() error {
-	if c.retired != nil {
-		return c.retired
-	}
-	return c.Conn.Err()
 }
 
 // Errors of Check. ErrUnreachable means the server is away, and the shop starts without it;

@@ -167,9 +167,9 @@ func (RedisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 }
 
 // SessionStore wraps an scs session store so that each of its calls counts as one Redis
-// round trip in the Stats of the request. scs calls the context methods when a store has them.
+// round trip in the Stats of the request. scs calls the context methods.
 type SessionStore struct {
-	Store scs.Store
+	Store scs.CtxStore
 }
 
 var _ scs.CtxStore = SessionStore{}
@@ -188,19 +188,28 @@ func (s SessionStore) Delete(token string) error { return s.Store.Delete(token) 
 // FindCtx implements scs.CtxStore.
 func (s SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	From(ctx).addRedis()
-	return s.Store.Find(token)
+	return s.Store.FindCtx(ctx, token)
 }
 
 // CommitCtx implements scs.CtxStore.
 func (s SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	From(ctx).addRedis()
-	return s.Store.Commit(token, b, expiry)
+	return s.Store.CommitCtx(ctx, token, b, expiry)
 }
 
 // DeleteCtx implements scs.CtxStore.
 func (s SessionStore) DeleteCtx(ctx context.Context, token string) error {
 	From(ctx).addRedis()
-	return s.Store.Delete(token)
+	return s.Store.DeleteCtx(ctx, token)
+}
+
+// Ping asks the store whether it can be reached, when it can tell (nil otherwise).
+func (s SessionStore) Ping(ctx context.Context) error {
+	if p, ok := s.Store.(interface{ Ping(context.Context) error }); ok {
+		From(ctx).addRedis()
+		return p.Ping(ctx)
+	}
+	return nil
 }
 
 func (s *Stats) addRedis() {

@@ -149,6 +149,20 @@ func (t countingTracer) TraceQueryEnd(ctx context.Context, c *pgx.Conn, d pgx.Tr
 	t.q.inFlight.Add(-1)
 }
 
+// NewQueries returns an empty count; it counts the statements of whatever pool it traces
+// (app.Config.QueryTracer).
+func NewQueries() *Queries { return &Queries{} }
+
+// TraceQueryStart implements pgx.QueryTracer: it counts the statement.
+func (q *Queries) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return countingTracer{q: q}.TraceQueryStart(ctx, c, d)
+}
+
+// TraceQueryEnd implements pgx.QueryTracer.
+func (q *Queries) TraceQueryEnd(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryEndData) {
+	q.inFlight.Add(-1)
+}
+
 // CountingPool is Pool that also counts the statements it sends.
 func CountingPool(tb testing.TB, url string) (*pgxpool.Pool, *Queries) {
 	tb.Helper()

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -15,15 +15,18 @@ import (
 	"github.com/shopcache/shop/migrations"
 )
 
-// openPostgres connects to databaseURL, creating the database first when it does not exist,
+// OpenPostgres connects to databaseURL, creating the database first when it does not exist,
 // and returns a pool whose queries are counted in each request's reqstats and, when onQuery
-// is not nil, by onQuery.
-func openPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func()) (*pgxpool.Pool, error) {
+// is not nil, by onQuery; tracer, when not nil, is also told of each statement.
+func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(), tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)
 	}
 	pcfg.ConnConfig.Tracer = reqstats.PGTracer{OnQuery: onQuery}
+	if tracer != nil {
+		pcfg.ConnConfig.Tracer = bothTracers{pcfg.ConnConfig.Tracer, tracer}
+	}
 	created, err := createDatabase(ctx, pcfg.ConnConfig)
 	if err != nil {
 		return nil, err
@@ -69,9 +72,22 @@ func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) (bool, error) {
 	return true, nil
 }
 
-// migrateUp applies pending migrations over a database/sql handle borrowed from pool.
-func migrateUp(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
+// Migrate applies pending migrations over a database/sql handle borrowed from pool and
+// returns the versions applied.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	return migrations.Up(ctx, db)
+}
+
+// bothTracers tells two tracers of every statement.
+type bothTracers [2]pgx.QueryTracer
+
+func (t bothTracers) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	return t[1].TraceQueryStart(t[0].TraceQueryStart(ctx, c, d), c, d)
+}
+
+func (t bothTracers) TraceQueryEnd(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryEndData) {
+	t[0].TraceQueryEnd(ctx, c, d)
+	t[1].TraceQueryEnd(ctx, c, d)
 }

@@ -1,0 +1,303 @@
+// Package app assembles the shop: New is the only place where the connections, the guard,
+// the caches, the domain packages, their workflows and the HTTP handler are built and wired
+// together. `shop serve` runs what New returns, and so does every test that needs a shop,
+// with its own Config — tests override settings, they never rewire by hand.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/internal/metrics"
+	"github.com/shopcache/shop/internal/redisconn"
+	"github.com/shopcache/shop/internal/reqstats"
+	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/leaderboard"
+	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/pageviews"
+	"github.com/shopcache/shop/pgnotify"
+	"github.com/shopcache/shop/sessions"
+	"github.com/shopcache/shop/web"
+)
+
+// Config is every setting the shop is built from. cmd/shop reads it from the SHOP_*
+// environment variables (README: Configuration); tests fill it in.
+type Config struct {
+	DatabaseURL    string // SHOP_DATABASE_URL (secret: may hold a password)
+	RedisURL       string // SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET (secret: may hold the AUTH token)
+	RedisKeyPrefix string // SHOP_REDIS_KEY_PREFIX: starts every key the shop writes; empty by default
+	RedisCAFile    string // SHOP_REDIS_CA_FILE: PEM bundle of the CAs to trust for rediss://
+	RedisCluster   bool   // SHOP_REDIS_MODE=cluster: the URL is a cluster's configuration endpoint
+	RedisReaderURL string // SHOP_REDIS_READER_URL, or the secret's "reader": replicas for cache reads (secret)
+	Seed           bool   // SHOP_SEED: seed the default data set into an empty catalog
+
+	SessionIdleTimeout time.Duration // SHOP_SESSION_IDLE_TIMEOUT: a session ends this long after its last request
+	SessionLifetime    time.Duration // SHOP_SESSION_LIFETIME: and this long after it began, at the latest
+	SessionSecure      bool          // SHOP_SESSION_SECURE: mark the cookie Secure (serve over HTTPS)
+	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
+	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
+
+	CacheEnabled            bool            // SHOP_CACHE: on (default) or off, to compare
+	DBLatency               time.Duration   // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
+	TTL                     cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
+	L1                      cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
+	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
+
+	// Settings with no variable: the shop's defaults suit production; tests change them.
+	Instance         string        // names this process on /lab and in invalidations; default host (pid N)
+	BcryptCost       int           // default bcrypt.DefaultCost (tests use bcrypt.MinCost)
+	RedisCallTimeout time.Duration // the guard's bound on one Redis round trip; default 250 ms
+	LeaseWait        time.Duration // how long a cache miss waits for another loader's fill; default 200 ms
+	QueryTracer      pgx.QueryTracer // also told of every Postgres statement (tests count them); nil for none
+}
+
+// Defaults returns the configuration that `go run ./cmd/shop` uses on a laptop, with
+// databaseURL and redisURL.
+func Defaults(databaseURL, redisURL string) Config {
+	return Config{
+		DatabaseURL:             databaseURL,
+		RedisURL:                redisURL,
+		Seed:                    true,
+		SessionIdleTimeout:      30 * time.Minute,
+		SessionLifetime:         24 * time.Hour,
+		CacheEnabled:            true,
+		TTL:                     cache.DefaultPolicy(),
+		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
+		ViewsFlushInterval:      5 * time.Second,
+		LeaderboardRepairPeriod: time.Minute,
+	}
+}
+
+// App is one assembled shop: its handler, the parts tests look at, and the background work
+// that Start runs and Stop ends.
+type App struct {
+	Handler http.Handler
+
+	Pool     *pgxpool.Pool
+	Redis    redis.UniversalClient // the primary (or the cluster), behind Guard
+	Guard    *cache.Guard
+	Cache    *cache.Cache
+	Catalog  *catalog.Cached
+	Accounts *accounts.Cached
+	Carts    *orders.Carts
+	Checkout *orders.Checkout
+	Board    *leaderboard.Board
+	Live     *leaderboard.Live
+	Views    *pageviews.Counter
+	Flusher  *pageviews.Flusher
+	Metrics  *metrics.Metrics
+
+	cfg      Config
+	redisDB  int // the database number, whose expirations are heard
+	log      *slog.Logger
+	listener *pgnotify.Listener
+	closers  []func()
+
+	stopBackground context.CancelFunc
+	workers        sync.WaitGroup
+}
+
+// New builds the shop of cfg: it connects to Postgres (creating the database if missing),
+// applies the migrations, seeds an empty catalog when cfg.Seed is set, connects to Redis
+// (a Redis that is away is not an error: the shop serves from Postgres until it answers; a
+// misconfigured one is), and wires every part. Nothing runs in the background until Start.
+// Close releases what New opened.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (a *App, err error) {
+	if cfg.Instance == "" {
+		host, _ := os.Hostname()
+		cfg.Instance = fmt.Sprintf("%s (pid %d)", host, os.Getpid())
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = bcrypt.DefaultCost
+	}
+	a = &App{cfg: cfg, log: logger, Metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	templates, err := web.ParseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.Metrics.DBQueries.Inc, cfg.QueryTracer); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Pool.Close)
+	applied, err := Migrate(ctx, a.Pool)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "versions", applied)
+	}
+	if cfg.Seed {
+		if err := seedIfEmpty(ctx, a.Pool, logger); err != nil {
+			return nil, err
+		}
+	}
+
+	// Redis: one client for everything (cache, sessions, carts, boards, views, pub/sub), and
+	// one guard in front of every call it makes.
+	settings, err := redisconn.Parse(cfg.RedisURL, cfg.RedisCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("SHOP_REDIS_URL: %w", err)
+	}
+	// A server that is away is waited for; one that refuses TLS, our TLS or our token is a
+	// mistake in the configuration, said now rather than as EOFs later.
+	checkCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = settings.Check(checkCtx, cfg.RedisCluster)
+	cancel()
+	switch {
+	case errors.Is(err, redisconn.ErrUnreachable):
+		logger.Warn("Redis is not reachable at start; the shop serves pages from Postgres, and signing in, "+
+			"the cart and checkout answer 503 until it is", "err", err)
+	case err != nil:
+		return nil, fmt.Errorf("Redis (SHOP_REDIS_URL or SHOP_ELASTICACHE_SECRET): %w", err)
+	}
+	a.Guard = cache.NewGuard(cache.GuardOptions{CallTimeout: cfg.RedisCallTimeout, Logger: logger})
+	if cfg.RedisCluster {
+		a.Redis = settings.ClusterClient()
+	} else {
+		a.Redis = settings.Client()
+	}
+	a.closers = append(a.closers, func() { a.Redis.Close() })
+	a.Guard.Install(a.Redis)
+	a.redisDB = settings.DB
+	a.Redis.AddHook(reqstats.RedisHook{})
+	copts := cache.Options{
+		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
+		LeaseWait: cfg.LeaseWait, Disabled: !cfg.CacheEnabled,
+		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
+	}
+	if cfg.RedisReaderURL != "" {
+		readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("SHOP_REDIS_READER_URL: %w", err)
+		}
+		reader := readerSettings.Client()
+		a.closers = append(a.closers, func() { reader.Close() })
+		a.Guard.Install(reader)
+		reader.AddHook(reqstats.RedisHook{})
+		copts.Reader = reader
+	}
+	// The cache is always built; SHOP_CACHE=off only disables it, so that every read still
+	// shows on /lab, /metrics and the page's footer (as BYPASS).
+	a.Cache = cache.New(a.Redis, copts)
+	a.Metrics.AddCaches(a.Cache.Stats)
+
+	// The domains, and the workflows that run their side effects after commit.
+	a.Board = leaderboard.New(a.Redis, a.Pool, cfg.RedisKeyPrefix, logger)
+	a.Live = leaderboard.NewLive(a.Board, handlers.BestsellerCount)
+	a.Catalog = catalog.NewCached(catalog.NewStore(a.Pool).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, a.Board, logger)
+	a.Accounts = accounts.NewCached(accounts.NewStore(a.Pool, cfg.BcryptCost).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, logger)
+	a.Carts = orders.NewCarts(a.Redis, cfg.RedisKeyPrefix, cfg.SessionLifetime)
+	a.Checkout = orders.NewCheckout(a.Carts, orders.NewStore(a.Pool), a.Catalog, saleRecorder{a.Board}, logger)
+	a.Views = pageviews.NewCounter(a.Redis, a.Pool, cfg.RedisKeyPrefix)
+	a.Flusher = pageviews.NewFlusher(a.Views, cfg.ViewsFlushInterval, logger)
+	a.listener = pgnotify.NewListener(a.Pool.Config().ConnConfig.Copy(), a.Cache.Invalidate, logger)
+
+	if cfg.AdminEmail != "" {
+		admin, err := a.Accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
+	}
+
+	sessionStore := reqstats.SessionStore{Store: sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix)}
+	a.Handler = handlers.NewServer(
+		logger, templates,
+		handlers.NewSessions(sessionStore, cfg.SessionIdleTimeout, cfg.SessionLifetime, cfg.SessionSecure),
+		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
+		a.Board, a.Live, pageviews.NewReader(a.Redis, a.Board, a.Views),
+		[]handlers.Check{
+			{Name: "postgres", Ping: a.Pool.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degradable: true},
+		},
+		handlers.Lab{
+			Instance: cfg.Instance, DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled,
+			CacheStats: a.Cache.Stats, Lags: a.Cache.Lags, NearSize: a.Cache.NearSize, L1: cfg.L1,
+			WriteBehind: a.Flusher.Status,
+		},
+		a.Metrics.Handler(),
+	)
+	return a, nil
+}
+
+// saleRecorder counts a placed order on the bestseller boards.
+type saleRecorder struct{ board *leaderboard.Board }
+
+func (s saleRecorder) RecordSale(ctx context.Context, o orders.Order) error {
+	lines := make([]leaderboard.Line, len(o.Items))
+	for i, it := range o.Items {
+		lines[i] = leaderboard.Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return s.board.Record(ctx, o.CreatedAt, lines)
+}
+
+// Start builds the bestseller boards when Redis has none (first start, or Redis lost them),
+// then starts the background work: the boards' repair loop and live stream, the views
+// flusher, and the invalidation listeners (Redis pub/sub, keyspace expirations, Postgres
+// LISTEN). Stop ends them.
+func (a *App) Start(ctx context.Context) {
+	if ok, err := a.Board.Exists(ctx); err != nil {
+		a.log.Warn("leaderboard: Redis not answering; the boards are built when it does", "err", err)
+	} else if !ok {
+		res, err := a.Board.Rebuild(ctx)
+		if err != nil {
+			a.log.Warn("leaderboard: rebuild at start failed; the repair loop retries", "err", err)
+		} else {
+			a.log.Info("leaderboard: boards were missing, rebuilt from Postgres", "products", res.Products, "took", res.Took)
+		}
+	}
+	a.Flusher.Start()
+	background, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBackground = stop
+	a.workers.Go(func() { a.Live.Run(background) })
+	a.workers.Go(func() { a.Board.RunRepair(background, a.cfg.LeaderboardRepairPeriod) })
+	a.workers.Go(func() { a.Cache.RunInvalidations(background) })
+	a.workers.Go(func() { a.Cache.RunExpirations(background, a.redisDB) })
+	a.workers.Go(func() { a.listener.Run(background) })
+}
+
+// Stop ends the background work Start began — streams to browsers first (so that an HTTP
+// server's Shutdown does not wait for them), then the workers — and writes the pending views
+// to Postgres within ctx (what fails stays in Redis and is applied at the next start).
+func (a *App) Stop(ctx context.Context) error {
+	a.Live.Close()
+	if a.stopBackground == nil {
+		return nil
+	}
+	a.stopBackground()
+	a.workers.Wait()
+	if err := a.Flusher.Stop(ctx); err != nil {
+		return fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err)
+	}
+	return nil
+}
+
+// Close releases the connections New opened, in reverse order. Call it after Stop.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}

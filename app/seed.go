@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopcache/shop/internal/dataset"
+)
+
+// seedIfEmpty loads the default data set with its order history into an empty catalog, so a
+// newcomer never sees an empty shop.
+func seedIfEmpty(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+	var empty bool
+	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM products)`).Scan(&empty); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if !empty {
+		return nil
+	}
+	logger.Info("catalog is empty: seeding the default data set with its order history (SHOP_SEED=false turns this off)",
+		"dataset", dataset.Names[0])
+	progress := slogWriter{logger}
+	res, err := dataset.Load(ctx, pool, dataset.Names[0], true, progress)
+	if err != nil {
+		return err
+	}
+	logger.Info("seeded", "dataset", dataset.Names[0], "products", res.ProductsInserted,
+		"orders", res.OrdersInserted, "order_lines", res.OrderLinesInserted, "took", res.Took)
+	return nil
+}
+
+// slogWriter logs each line written to it at info level.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

@@ -1,0 +1,141 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// loadAndFill is the miss path: lease, load, fill.
+func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) (T, error) {
+	var zero T
+	if a.unprotected {
+		a.stats.loads.Add(1)
+		v, version, err := load(ctx)
+		if a.afterLoad != nil {
+			a.afterLoad(key)
+		}
+		if err != nil {
+			return zero, err
+		}
+		payload, _ := json.Marshal(v)
+		_ = a.c.rdb.Set(ctx, a.c.Key(key), encode(version, payload), a.o.TTL.Next()).Err()
+		return v, nil
+	}
+
+	token := newToken()
+	got, err := a.c.rdb.SetNX(ctx, a.c.leaseKey(key), token, a.o.LeaseTTL).Result()
+	if err != nil {
+		a.countError(err)
+		return a.load(ctx, key, load)
+	}
+	if !got {
+		// Another process is loading this key: wait a little for its value.
+		if v, err, ok := a.waitForFill(ctx, key); ok {
+			return v, err
+		}
+		return a.load(ctx, key, load) // it took too long: load, but leave the filling to it
+	}
+
+	a.stats.loads.Add(1)
+	v, version, err := load(ctx)
+	if a.afterLoad != nil {
+		a.afterLoad(key)
+	}
+	switch {
+	case err != nil && a.o.NotFound != nil && errors.Is(err, a.o.NotFound) && a.o.NegativeTTL.Base > 0:
+		a.fill(ctx, key, token, tombstone, a.o.NegativeTTL.Next(), 0)
+		return zero, err
+	case err != nil:
+		_ = releaseScript.Run(ctx, a.c.rdb, []string{a.c.leaseKey(key)}, token).Err()
+		return zero, err
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return zero, fmt.Errorf("cache: encode %s: %w", key, err)
+	}
+	if a.fill(ctx, key, token, encode(version, payload), a.o.TTL.Next(), version) {
+		a.keepNear(key, v, version)
+	}
+	return v, nil
+}
+
+// waitForFill polls key until the lease holder fills it or LeaseWait passes. ok is false
+// when the wait ran out (or Redis failed) and the caller must load for itself.
+func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error, ok bool) {
+	deadline := time.Now().Add(a.o.LeaseWait)
+	pause := 2 * time.Millisecond
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err(), true
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
+		e, _, rerr := a.read(ctx, a.c.rdb, key) // the primary: the holder fills there
+		switch {
+		case errors.Is(rerr, redis.Nil):
+			continue
+		case rerr != nil:
+			return v, nil, false
+		case e.negative:
+			return v, a.o.NotFound, true
+		}
+		if json.Unmarshal([]byte(e.payload), &v) == nil {
+			a.keepNear(key, v, e.version)
+			return v, nil, true
+		}
+		return v, nil, false
+	}
+	return v, nil, false
+}
+
+// fill stores an encoded value if this loader still holds the lease and nothing newer is
+// stored (fillScript), and reports whether it did. A refused fill means a writer got there
+// first: its state stands.
+func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.Duration, version int64) bool {
+	stored, err := fillScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
+		token, value, ttl.Milliseconds(), version).Int64()
+	a.countError(err)
+	if err == nil && stored == 0 {
+		a.stats.fillsRefused.Add(1)
+	}
+	return err == nil && stored == 1
+}
+
+func newToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// storedAtLeast (Lua) reports whether KEYS' entry, "<version>:<json>", holds version or newer.
+const storedAtLeast = `local function storedAtLeast(key, version)
+  local cur = redis.call('GET', key)
+  if not cur then return false end
+  local v = tonumber(string.match(cur, '^(%d+):'))
+  return v ~= nil and v >= tonumber(version)
+end
+`
+
+// fillScript: KEYS value, lease; ARGV token, entry, ttl ms, version. Stores the entry only
+// if the caller still holds the lease and nothing as new is stored. Returns 1 if stored.
+// The lease is left to expire, not deleted: a reader that missed just before the fill and
+// comes for the lease just after it finds it taken, waits, and reads the filled value
+// instead of loading again.
+var fillScript = redis.NewScript(storedAtLeast + `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if storedAtLeast(KEYS[1], ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`)
+
+// releaseScript: KEYS lease; ARGV token. Deletes the lease if the caller holds it.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
