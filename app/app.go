@@ -60,10 +60,10 @@ type Config struct {
 	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	// Settings with no variable: the shop's defaults suit production; tests change them.
-	Instance         string        // names this process on /lab and in invalidations; default host (pid N)
-	BcryptCost       int           // default bcrypt.DefaultCost (tests use bcrypt.MinCost)
-	RedisCallTimeout time.Duration // the guard's bound on one Redis round trip; default 250 ms
-	LeaseWait        time.Duration // how long a cache miss waits for another loader's fill; default 200 ms
+	Instance         string          // names this process on /lab and in invalidations; default host (pid N)
+	BcryptCost       int             // default bcrypt.DefaultCost (tests use bcrypt.MinCost)
+	RedisCallTimeout time.Duration   // the guard's bound on one Redis round trip; default 250 ms
+	LeaseWait        time.Duration   // how long a cache miss waits for another loader's fill; default 200 ms
 	QueryTracer      pgx.QueryTracer // also told of every Postgres statement (tests count them); nil for none
 }
 
@@ -118,7 +118,7 @@ type App struct {
 // (a Redis that is away is not an error: the shop serves from Postgres until it answers; a
 // misconfigured one is), and wires every part. Nothing runs in the background until Start.
 // Close releases what New opened.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (a *App, err error) {
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err error) {
 	if cfg.Instance == "" {
 		host, _ := os.Hostname()
 		cfg.Instance = fmt.Sprintf("%s (pid %d)", host, os.Getpid())
@@ -126,7 +126,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (a *App, err erro
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}
-	a = &App{cfg: cfg, log: logger, Metrics: metrics.New()}
+	a := &App{cfg: cfg, log: logger, Metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.Close()

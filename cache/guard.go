@@ -122,8 +122,19 @@ func answered(err error) bool {
 	return err == nil || errors.As(err, &reply)
 }
 
+// guardedKey marks a context already inside the guard. go-redis sends a new connection's
+// handshake (HELLO, AUTH, SELECT) through the client's hooks, inside the call that dialled
+// it: that is part of the call, not another one. Counted as another, it would be refused
+// while the breaker is half-open and lets only the probe through — and the probe, needing a
+// new connection, could then never succeed.
+type guardedKey struct{}
+
 // run runs one round trip under the node's breaker and the call timeout.
 func (g *Guard) run(ctx context.Context, b *gobreaker.CircuitBreaker[struct{}], fn func(context.Context) error) error {
+	if ctx.Value(guardedKey{}) != nil {
+		return fn(ctx)
+	}
+	ctx = context.WithValue(ctx, guardedKey{}, true)
 	var callErr error
 	_, err := b.Execute(func() (struct{}, error) {
 		timeout := g.o.CallTimeout

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -79,7 +80,8 @@ func classify(err error) (int, errorPage) {
 }
 
 // unavailable reports whether err means a dependency could not serve the request, as opposed
-// to a bug: a network error, a refused connection, a deadline, or a database that refuses
+// to a bug: a network error, a refused, reset or cut connection (a server that crashed
+// mid-request ends the stream: EOF), a deadline, Redis skipped by the guard, or a database that refuses
 // connections for now (SQLSTATE classes 08 connection exception and 53 insufficient
 // resources, and 57P01–57P03 shutting down or starting up; PostgreSQL appendix A).
 func unavailable(err error) bool {
@@ -94,6 +96,8 @@ func unavailable(err error) bool {
 	}
 	return errors.As(err, &netErr) ||
 		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, cache.ErrBypass) ||
 		errors.Is(err, context.DeadlineExceeded)
 }

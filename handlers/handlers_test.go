@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(testLogs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,3 +263,10 @@ func TestReadyzNamesRedis(t *testing.T) {
 		t.Errorf("GET /readyz = %d %s, want 200 with postgres ok and redis degraded: the shop serves without Redis", status, body)
 	}
 }
+
+var testLogs = func() io.Writer {
+	if os.Getenv("SHOP_TEST_LOGS") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}()

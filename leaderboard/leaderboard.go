@@ -85,8 +85,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shopcache/shop/internal/money"
 	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/internal/money"
 	"github.com/shopcache/shop/keys"
 )
 

@@ -100,9 +100,12 @@ func TestCrashAtEachStepNeitherLosesNorDoubleCounts(t *testing.T) {
 			if p, _ := c.Pending(ctx); p.Batches != 1 || p.BatchViews != 7 {
 				t.Errorf("Pending after the crash = %+v, want one batch of 7 left in Redis", p)
 			}
-			// A view while no flusher runs: counted at once, shown with the rest.
-			if n, err := c.View(ctx, 3); err != nil || (at == pageviews.StepClaimed && n != 1) {
-				t.Logf("View after the crash = %d, %v", n, err)
+			// A view while no flusher runs is counted at once. The page's total leaves out a
+			// batch that a crash left claimed but not cached (it is not lost: the next flush
+			// applies it), and never counts it twice.
+			wantShown := map[pageviews.Step]int64{pageviews.StepClaimed: 1, pageviews.StepCommitted: 1, pageviews.StepCached: 8}[at]
+			if n, err := c.View(ctx, 3); err != nil || n != wantShown {
+				t.Errorf("View after a crash at step %d = %d, %v; want %d", at, n, err, wantShown)
 			}
 			restarted := pageviews.NewFlusher(c, time.Hour, discard)
 			if err := restarted.FlushAll(ctx); err != nil {
@@ -160,10 +163,11 @@ func TestRefusedFlushStaysInRedis(t *testing.T) {
 	}
 }
 
-// TestTenThousandViewsThroughCrashes is the issue's test: 10,000 views across two instances
-// while each instance's flusher is killed at random steps (and at random moments, by
-// cancelling its context) and restarted, and Postgres refuses flushes now and then.
-// Postgres must end with exactly 10,000.
+// TestTenThousandViewsThroughCrashes: at least 10,000 views across two instances while each
+// instance's flusher is killed at random steps (and at random moments, by cancelling its
+// context) and restarted, and Postgres refuses flushes now and then. The views go on until
+// both kinds of crash happened at least 10 times, however fast the machine is. Postgres
+// must end with exactly the views counted.
 func TestTenThousandViewsThroughCrashes(t *testing.T) {
 	const total = 10_000
 	pool := newDB(t)
@@ -176,11 +180,18 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 
 	var want [products + 1]atomic.Int64
 	var viewed atomic.Int64
+	var kills, cancels, flushes atomic.Int64
+	enough := func() bool { return kills.Load() >= 10 && cancels.Load() >= 10 }
+	deadline := time.Now().Add(2 * time.Minute) // liveness only
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 1))
-			for i := w; i < total; i += 4 {
+			for i := w; i < total || !enough(); i += 4 {
+				if time.Now().After(deadline) {
+					t.Errorf("fewer than 10 kills or cancels (%d, %d) in 2 minutes of views", kills.Load(), cancels.Load())
+					return
+				}
 				id := int64(1 + r.IntN(products))
 				if _, err := counters[i%2].View(ctx, id); err != nil {
 					t.Error(err)
@@ -193,7 +204,6 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 	}
 
 	done := make(chan struct{})
-	var kills, cancels, flushes atomic.Int64
 	var flushers sync.WaitGroup
 	for i, c := range counters {
 		flushers.Go(func() {
@@ -248,7 +258,7 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 	wg.Wait()
 	close(done)
 	flushers.Wait()
-	if viewed.Load() != total {
+	if viewed.Load() < total {
 		t.Fatalf("only %d views recorded", viewed.Load())
 	}
 
@@ -260,8 +270,8 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 		}
 	}
 	m, sum := flushed(t, pool)
-	if sum != total {
-		t.Errorf("Postgres holds %d views, want exactly %d", sum, total)
+	if sum != viewed.Load() {
+		t.Errorf("Postgres holds %d views, want exactly %d", sum, viewed.Load())
 	}
 	for id := int64(1); id <= products; id++ {
 		if m[id] != want[id].Load() {
@@ -273,10 +283,8 @@ func TestTenThousandViewsThroughCrashes(t *testing.T) {
 	}
 	var batches int
 	pool.QueryRow(ctx, `SELECT count(*) FROM view_batches`).Scan(&batches)
-	t.Logf("%d flushes, %d killed at a step, %d cancelled mid-way, %d batches applied", flushes.Load(), kills.Load(), cancels.Load(), batches)
-	if kills.Load() < 10 || cancels.Load() < 10 {
-		t.Errorf("too few interruptions (%d kills, %d cancels) to mean anything", kills.Load(), cancels.Load())
-	}
+	t.Logf("%d views, %d flushes, %d killed at a step, %d cancelled mid-way, %d batches applied",
+		viewed.Load(), flushes.Load(), kills.Load(), cancels.Load(), batches)
 }
 
 func TestGracefulShutdownFlushesEverything(t *testing.T) {
