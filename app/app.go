@@ -65,6 +65,9 @@ type Config struct {
 	RedisCallTimeout time.Duration   // the guard's bound on one Redis round trip; default 250 ms
 	LeaseWait        time.Duration   // how long a cache miss waits for another loader's fill; default 200 ms
 	QueryTracer      pgx.QueryTracer // also told of every Postgres statement (tests count them); nil for none
+	// PGNotify makes Start listen for changes committed in Postgres (pgnotify). On by
+	// default; tests turn it off to see the pub/sub bus alone.
+	PGNotify bool
 }
 
 // Defaults returns the configuration that `go run ./cmd/shop` uses on a laptop, with
@@ -81,6 +84,7 @@ func Defaults(databaseURL, redisURL string) Config {
 		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
 		ViewsFlushInterval:      5 * time.Second,
 		LeaderboardRepairPeriod: time.Minute,
+		PGNotify:                true,
 	}
 }
 
@@ -253,6 +257,10 @@ func (s saleRecorder) RecordSale(ctx context.Context, o orders.Order) error {
 	return s.board.Record(ctx, o.CreatedAt, lines)
 }
 
+// Listening is closed once the Postgres listener of Start listens (pgnotify), so that a
+// change committed from then on reaches this instance.
+func (a *App) Listening() <-chan struct{} { return a.listener.Ready() }
+
 // Start builds the bestseller boards when Redis has none (first start, or Redis lost them),
 // then starts the background work: the boards' repair loop and live stream, the views
 // flusher, and the invalidation listeners (Redis pub/sub, keyspace expirations, Postgres
@@ -275,7 +283,9 @@ func (a *App) Start(ctx context.Context) {
 	a.workers.Go(func() { a.Board.RunRepair(background, a.cfg.LeaderboardRepairPeriod) })
 	a.workers.Go(func() { a.Cache.RunInvalidations(background) })
 	a.workers.Go(func() { a.Cache.RunExpirations(background, a.redisDB) })
-	a.workers.Go(func() { a.listener.Run(background) })
+	if a.cfg.PGNotify {
+		a.workers.Go(func() { a.listener.Run(background) })
+	}
 }
 
 // Stop ends the background work Start began — streams to browsers first (so that an HTTP
