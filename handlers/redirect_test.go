@@ -62,7 +62,7 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 
 	// The link a browser follows: the form carries only a site path.
 	for raw, want := range map[string]string{
-		"/%09/evil.example": `name="next" value="/"`,
+		"/%09/evil.example":  `name="next" value="/"`,
 		"%2F%2Fevil.example": `name="next" value="/"`,
 		"%2Fcart":            `name="next" value="/cart"`,
 	} {
