@@ -156,12 +156,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	opts.Lab.NearSize = theCache.NearSize
 	opts.Lab.L1 = cfg.L1
 	caches = theCache.Stats
-	if cfg.AdminEmail != "" {
-		admin, err := cachedUsers.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
-		if err != nil {
-			return err
-		}
-		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
+	// Security (issue 12): an existing shopper's account is never promoted by configuration.
+	if err := ensureAdmin(ctx, cachedUsers, cfg, logger); err != nil {
+		return err
 	}
 
 	// The bestseller boards: built from Postgres when Redis has none (first start, or Redis
