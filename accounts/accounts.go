@@ -80,8 +80,11 @@ func scanUser(row pgx.CollectableRow) (User, error) {
 }
 
 // Register creates an account; email is normalised first. It returns ErrEmailTaken when the
-// e-mail has an account already.
+// e-mail has an account already, and CheckPassword's error for a password it refuses.
 func (s *Store) Register(ctx context.Context, email, name, password string) (User, error) {
+	if err := CheckPassword(email, password); err != nil {
+		return User{}, fmt.Errorf("accounts: register: %w", err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: hash password: %w", err)
@@ -167,7 +170,11 @@ var ErrNotAdmin = errors.New("accounts: the account exists and is not an admin")
 // an admin's, sets its password: it runs at every start, so the configured password is the
 // one that works. When the e-mail belongs to an account that is not an admin, that account
 // is left exactly as it is and ErrNotAdmin is returned; an operator promotes it by hand.
+// A password that CheckPassword refuses is refused with its error.
 func (s *Store) EnsureAdmin(ctx context.Context, email, password string) (User, error) {
+	if err := CheckPassword(email, password); err != nil {
+		return User{}, fmt.Errorf("accounts: ensure admin: %w", err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: hash admin password: %w", err)

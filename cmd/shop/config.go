@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/redisconn"
 )
@@ -199,9 +198,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("SHOP_ADMIN_EMAIL", "to be set together with SHOP_ADMIN_PASSWORD, or neither", cfg.AdminEmail, nil)
 	case cfg.AdminEmail != "" && !strings.Contains(cfg.AdminEmail, "@"):
 		bad("SHOP_ADMIN_EMAIL", "an e-mail address", cfg.AdminEmail, nil)
-	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < accounts.MinPasswordLength || len(cfg.AdminPassword) > accounts.MaxPasswordBytes):
-		errs = append(errs, fmt.Errorf("SHOP_ADMIN_PASSWORD: want %d to %d bytes, got %d",
-			accounts.MinPasswordLength, accounts.MaxPasswordBytes, len(cfg.AdminPassword)))
+	case cfg.AdminPassword != "":
+		if err := adminPasswordProblem(cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch v := getenv("SHOP_CACHE"); v {
 	case "", "on":
