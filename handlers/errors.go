@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/orders"
@@ -40,6 +42,10 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, page := classify(err)
+	var limited interface{ RetryAfter() time.Duration }
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter())))
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	} else {
@@ -59,6 +65,7 @@ func classify(err error) (int, errorPage) {
 			http.StatusMethodNotAllowed:      "Not allowed here",
 			http.StatusRequestEntityTooLarge: "Too large",
 			http.StatusUnprocessableEntity:   "That can't be done",
+			http.StatusTooManyRequests:       "Too many tries",
 			http.StatusServiceUnavailable:    "Briefly unavailable",
 		}[ce.status]
 		if heading == "" {

@@ -124,6 +124,8 @@ type Options struct {
 	Bestsellers  bestsellerBoard // the home panel's source, updated after each checkout
 	Live         liveBestsellers // GET /events/bestsellers
 	ProductStats productStats    // rank and views on product pages
+
+	RateLimits RateLimits // sign-in and sign-up attempts; the zero value limits nothing
 }
 
 // Server serves the shop's pages.
@@ -143,6 +145,7 @@ type Server struct {
 	board      bestsellerBoard
 	live       liveBestsellers
 	stats      productStats
+	limits     RateLimits
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place.
@@ -150,7 +153,7 @@ func NewServer(o Options) http.Handler {
 	s := &Server{
 		log: o.Logger, templates: o.Templates, sessions: o.Sessions, sessionsUp: o.SessionsUp, redisUp: o.RedisUp, catalog: o.Catalog,
 		accounts: o.Accounts, carts: o.Carts, orders: o.Orders, checks: o.Checks, lab: o.Lab, metrics: o.Metrics,
-		board: o.Bestsellers, live: o.Live, stats: o.ProductStats,
+		board: o.Bestsellers, live: o.Live, stats: o.ProductStats, limits: o.RateLimits,
 	}
 	if s.redisUp == nil {
 		s.redisUp = func() bool { return true }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/ratelimit"
 	"github.com/shopcache/shop/redisconn"
 )
 
@@ -52,6 +54,11 @@ type config struct {
 	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
 	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
+	LoginLimitAccount ratelimit.Limit // SHOP_LOGIN_LIMIT_ACCOUNT: sign-in attempts per account (e-mail)
+	LoginLimitIP      ratelimit.Limit // SHOP_LOGIN_LIMIT_IP: sign-in attempts per client address
+	SignupLimitIP     ratelimit.Limit // SHOP_SIGNUP_LIMIT_IP: sign-ups per client address
+	TrustedProxies    []netip.Prefix  // SHOP_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client
+
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
 	databaseURLSet, redisURLSet bool
@@ -76,6 +83,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
 		ViewsFlushInterval:      5 * time.Second,
 		LeaderboardRepairPeriod: time.Minute,
+
+		LoginLimitAccount: ratelimit.Limit{Count: 10, Period: time.Minute},
+		LoginLimitIP:      ratelimit.Limit{Count: 50, Period: time.Minute},
+		SignupLimitIP:     ratelimit.Limit{Count: 20, Period: time.Hour},
 	}
 	var errs []error
 	bad := func(name, want, got string, err error) {
@@ -249,6 +260,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		ttl.Base = d
 	}
+	for name, into := range map[string]*ratelimit.Limit{
+		"SHOP_LOGIN_LIMIT_ACCOUNT": &cfg.LoginLimitAccount, "SHOP_LOGIN_LIMIT_IP": &cfg.LoginLimitIP, "SHOP_SIGNUP_LIMIT_IP": &cfg.SignupLimitIP,
+	} {
+		if v := getenv(name); v != "" {
+			l, err := ratelimit.ParseLimit(v)
+			if err != nil {
+				bad(name, "attempts per period such as 10/min, 20/h or 5/30s, or off", v, err)
+			}
+			*into = l
+		}
+	}
+	if v := getenv("SHOP_TRUSTED_PROXIES"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			p, err := netip.ParsePrefix(s)
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p, err = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+			}
+			if err != nil {
+				bad("SHOP_TRUSTED_PROXIES", "comma-separated addresses or CIDRs of the load balancers, such as 10.0.0.0/16", s, nil)
+				continue
+			}
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+		}
+	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -280,6 +316,10 @@ func (c config) LogValue() slog.Value {
 			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),
 		slog.Duration("views_flush_interval", c.ViewsFlushInterval),
 		slog.Duration("leaderboard_repair_interval", c.LeaderboardRepairPeriod),
+		slog.String("login_limit_account", c.LoginLimitAccount.String()),
+		slog.String("login_limit_ip", c.LoginLimitIP.String()),
+		slog.String("signup_limit_ip", c.SignupLimitIP.String()),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 

@@ -7,7 +7,11 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/handlers"
+	"github.com/shopcache/shop/ratelimit"
 )
 
 // adminEnsurer is accounts.Cached's EnsureAdmin.
@@ -60,5 +64,17 @@ func adminPasswordProblem(email, password string) error {
 		return errors.New("SHOP_ADMIN_PASSWORD: it is SHOP_ADMIN_EMAIL or its part before the @; choose another")
 	default:
 		return fmt.Errorf("SHOP_ADMIN_PASSWORD: %w", err)
+	}
+}
+
+// rateLimits are the handlers' limits on sign-in and sign-up attempts, counted in rdb under
+// the deployment's key prefix, so that every instance shares them.
+func rateLimits(cfg config, rdb redis.UniversalClient) handlers.RateLimits {
+	return handlers.RateLimits{
+		Limiter:        ratelimit.New(rdb, cfg.RedisKeyPrefix),
+		LoginAccount:   cfg.LoginLimitAccount,
+		LoginIP:        cfg.LoginLimitIP,
+		SignupIP:       cfg.SignupLimitIP,
+		TrustedProxies: cfg.TrustedProxies,
 	}
 }

@@ -195,6 +195,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	workers.Go(func() { listener.Run(background) })
 
 	opts.SessionsUp = sessionsUp
+	opts.RateLimits = rateLimits(cfg, rdb) // Security (issue 12): sign-in and sign-up limits in Redis
 	opts.RedisUp = theCache.Available
 	handler := handlers.NewServer(opts)
 	err = listenAndServe(ctx, cfg, logger, handler, live.Close)
