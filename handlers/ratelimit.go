@@ -75,7 +75,8 @@ type limitCheck struct {
 }
 
 // allowAttempt counts the attempt r against each check in turn and returns nil, or the
-// 429 error of the first limit it is over (later checks are then not counted).
+// 429 error of the first limit it is over (later checks are then not counted). When the
+// limiter fails, the attempt goes through unchecked by the rest as well: one wait is enough.
 func (s *Server) allowAttempt(r *http.Request, checks ...limitCheck) error {
 	if s.limits.Limiter == nil {
 		return nil
@@ -85,7 +86,7 @@ func (s *Server) allowAttempt(r *http.Request, checks ...limitCheck) error {
 		if err != nil {
 			s.log.Warn("rate limit not checked: the limiter is not answering; the attempt is let through",
 				"path", r.URL.Path, "key", c.key, "err", err)
-			continue
+			return nil
 		}
 		if !res.Allowed {
 			return &rateLimited{clientError{http.StatusTooManyRequests, c.message + "; please try again " + inAbout(res.RetryAfter) + "."}, res.RetryAfter}

@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,5 +207,52 @@ func TestRateLimitFailsOpen(t *testing.T) {
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("sign-in with the limiter's Redis away took %s, want well under 2 s", d)
 		}
+	}
+}
+
+// TestRateLimitFailsOpenOnAHungRedis: a Redis that accepts connections and never answers
+// delays a sign-in by the limiter's call timeout, not the client's read timeout.
+func TestRateLimitFailsOpenOnAHungRedis(t *testing.T) {
+	pool := testenv.DB(t)
+	rdb, prefix := testenv.Redis(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	settings, err := redisconn.Parse("redis://"+ln.Addr().String()+"/0", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hung := settings.Client() // the shop's client: 1 s read timeout, one retry
+	t.Cleanup(func() { hung.Close() })
+	one := ratelimit.Limit{Count: 1, Period: time.Hour}
+	srv := limitedShop(t, pool, rdb, prefix, hung, handlers.RateLimits{LoginAccount: one, LoginIP: one, SignupIP: one})
+	newShopper(t, srv).register("hana@example.com", "Hana", "a fine long password")
+	start := time.Now()
+	r := loginFrom(newShopper(t, srv), "", "hana@example.com", "a fine long password")
+	expect(t, "sign-in with the limiter's Redis hung", r, http.StatusSeeOther)
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("sign-in with the limiter's Redis hung took %s, want under 0.9 s (the limiter waits 250 ms)", d)
 	}
 }

@@ -98,8 +98,8 @@ type Result struct {
 	Remaining int
 }
 
-// DefaultCallTimeout bounds one Redis round trip of Allow, so a slow Redis delays a sign-in
-// little (when the client honours context deadlines) before the caller lets it through.
+// DefaultCallTimeout bounds how long Allow waits for Redis, so that a Redis that hangs
+// delays a sign-in by at most this before the caller lets it through.
 const DefaultCallTimeout = 250 * time.Millisecond
 
 // Limiter counts attempts in Redis.
@@ -118,14 +118,34 @@ func New(rdb redis.UniversalClient, prefix string) *Limiter {
 // refused attempt is not counted. Check and count are one Lua script, atomic in Redis, so
 // concurrent attempts on several instances never get past the limit between them. The key
 // expires once the limit has forgotten it. A zero limit allows everything without asking
-// Redis. The error is Redis's (unreachable, timeout); the Result is then the zero Result.
+// Redis. The error is Redis's (unreachable), or context.DeadlineExceeded after
+// DefaultCallTimeout; the Result is then the zero Result.
+//
+// The wait is bounded here, not only by the context handed to go-redis: the shop's clients
+// leave ContextTimeoutEnabled off, so a Redis that accepts and never answers would hold the
+// call for the client's ReadTimeout. The abandoned call ends at that ReadTimeout.
 func (l *Limiter) Allow(ctx context.Context, key string, limit Limit) (Result, error) {
 	if limit.Off() {
 		return Result{Allowed: true, Remaining: limit.Count}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	res, err := l.rl.Allow(ctx, key, redis_rate.Limit{Rate: limit.Count, Burst: limit.Count, Period: limit.Period})
+	type outcome struct {
+		res *redis_rate.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := l.rl.Allow(ctx, key, redis_rate.Limit{Rate: limit.Count, Burst: limit.Count, Period: limit.Period})
+		done <- outcome{res, err}
+	}()
+	var o outcome
+	select {
+	case o = <-done:
+	case <-ctx.Done():
+		o.err = ctx.Err()
+	}
+	res, err := o.res, o.err
 	if err != nil {
 		return Result{}, fmt.Errorf("ratelimit: %s: %w", key, err)
 	}
