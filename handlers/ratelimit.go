@@ -100,9 +100,9 @@ func (s *Server) allowLogin(r *http.Request, email string) error {
 	client := clientKey(clientIP(r, s.limits.TrustedProxies))
 	return s.allowAttempt(r,
 		limitCheck{keys.LoginClientLimit(client), s.limits.LoginIP,
-			"There have been too many sign-in attempts from your network, so signing in is paused for it for now"},
+			"There have been too many sign-in attempts from your network, so signing in from it is paused for a while"},
 		limitCheck{keys.LoginAccountLimit(accounts.NormalizeEmail(email)), s.limits.LoginAccount,
-			"There have been too many sign-in attempts for this account, so to protect it signing in is paused for now"},
+			"There have been too many sign-in attempts for this account, so signing in to it is paused to protect it"},
 	)
 }
 
