@@ -80,8 +80,11 @@ func scanUser(row pgx.CollectableRow) (User, error) {
 }
 
 // Register creates an account; email is normalised first. It returns ErrEmailTaken when the
-// e-mail has an account already.
+// e-mail has an account already, and CheckPassword's error for a password it refuses.
 func (s *Store) Register(ctx context.Context, email, name, password string) (User, error) {
+	if err := CheckPassword(email, password); err != nil {
+		return User{}, fmt.Errorf("accounts: register: %w", err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: hash password: %w", err)
@@ -158,19 +161,34 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, name, address strin
 	return u, nil
 }
 
-// EnsureAdmin creates the admin account email with password, or, when the e-mail has an
-// account, makes it an admin and sets its password. It runs at every start, so the
-// configured password is the one that works.
+// ErrNotAdmin is returned by EnsureAdmin when the e-mail belongs to an account that is not
+// an admin: configuration never promotes an existing account, since anyone may have
+// registered the address before the operator chose it.
+var ErrNotAdmin = errors.New("accounts: the account exists and is not an admin")
+
+// EnsureAdmin creates the admin account email with password or, when the e-mail is already
+// an admin's, sets its password: it runs at every start, so the configured password is the
+// one that works. When the e-mail belongs to an account that is not an admin, that account
+// is left exactly as it is and ErrNotAdmin is returned; an operator promotes it by hand.
+// A password that CheckPassword refuses is refused with its error.
 func (s *Store) EnsureAdmin(ctx context.Context, email, password string) (User, error) {
+	if err := CheckPassword(email, password); err != nil {
+		return User{}, fmt.Errorf("accounts: ensure admin: %w", err)
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.bcryptCost)
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: hash admin password: %w", err)
 	}
+	// The WHERE of DO UPDATE leaves a non-admin's row alone and returns no row for it.
 	rows, _ := s.pool.Query(ctx, `INSERT INTO users (email, name, password_hash, is_admin) VALUES ($1, 'Admin', $2, true)
-		ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, is_admin = true,
+		ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash,
 			version = users.version + 1, updated_at = now()
+		WHERE users.is_admin
 		RETURNING `+userColumns, NormalizeEmail(email), string(hash))
 	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, fmt.Errorf("accounts: ensure admin %s: %w", NormalizeEmail(email), ErrNotAdmin)
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("accounts: ensure admin: %w", err)
 	}

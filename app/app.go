@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/pageviews"
 	"github.com/shopcache/shop/pgnotify"
+	"github.com/shopcache/shop/ratelimit"
 	"github.com/shopcache/shop/sessions"
 	"github.com/shopcache/shop/web"
 )
@@ -59,6 +61,11 @@ type Config struct {
 	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
 	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
+	LoginLimitAccount ratelimit.Limit // SHOP_LOGIN_LIMIT_ACCOUNT: sign-in attempts per account (e-mail)
+	LoginLimitIP      ratelimit.Limit // SHOP_LOGIN_LIMIT_IP: sign-in attempts per client address
+	SignupLimitIP     ratelimit.Limit // SHOP_SIGNUP_LIMIT_IP: sign-ups per client address
+	TrustedProxies    []netip.Prefix  // SHOP_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client
+
 	// Settings with no variable: the shop's defaults suit production; tests change them.
 	Instance         string          // names this process on /lab and in invalidations; default host (pid N)
 	BcryptCost       int             // default bcrypt.DefaultCost (tests use bcrypt.MinCost)
@@ -85,6 +92,9 @@ func Defaults(databaseURL, redisURL string) Config {
 		ViewsFlushInterval:      5 * time.Second,
 		LeaderboardRepairPeriod: time.Minute,
 		PGNotify:                true,
+		LoginLimitAccount:       ratelimit.Limit{Count: 10, Period: time.Minute},
+		LoginLimitIP:            ratelimit.Limit{Count: 50, Period: time.Minute},
+		SignupLimitIP:           ratelimit.Limit{Count: 20, Period: time.Hour},
 	}
 }
 
@@ -218,12 +228,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Flusher = pageviews.NewFlusher(a.Views, cfg.ViewsFlushInterval, logger)
 	a.listener = pgnotify.NewListener(a.Pool.Config().ConnConfig.Copy(), a.Cache.Invalidate, logger)
 
-	if cfg.AdminEmail != "" {
-		admin, err := a.Accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
-		if err != nil {
-			return nil, err
-		}
-		logger.Info("admin account ready", "email", admin.Email, "id", admin.ID)
+	if err := ensureAdmin(ctx, a.Accounts, cfg, logger); err != nil {
+		return nil, err
 	}
 
 	sessionStore := reqstats.SessionStore{Store: sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix)}
@@ -242,6 +248,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 			WriteBehind: a.Flusher.Status,
 		},
 		a.Metrics.Handler(),
+		handlers.RateLimits{
+			Limiter:      ratelimit.New(a.Redis, cfg.RedisKeyPrefix),
+			LoginAccount: cfg.LoginLimitAccount, LoginIP: cfg.LoginLimitIP, SignupIP: cfg.SignupLimitIP,
+			TrustedProxies: cfg.TrustedProxies,
+		},
 	)
 	return a, nil
 }

@@ -25,6 +25,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "register", "Create an account", f)
 		return
 	}
+	if err := s.allowSignup(r); err != nil {
+		s.serveError(w, r, err)
+		return
+	}
 	ctx := r.Context()
 	u, err := s.accounts.Register(ctx, f.Email, f.Name, f.Password)
 	if errors.Is(err, accounts.ErrEmailTaken) {
@@ -82,6 +86,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !f.validate() {
 		f.Password = ""
 		s.render(w, r, http.StatusUnprocessableEntity, "login", "Sign in", f)
+		return
+	}
+	if err := s.allowLogin(r, f.Email); err != nil {
+		s.serveError(w, r, err)
 		return
 	}
 	ctx := r.Context()

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
@@ -43,6 +45,10 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	status, page := classify(err)
+	var limited interface{ RetryAfter() time.Duration }
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter())))
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	} else {
@@ -62,6 +68,7 @@ func classify(err error) (int, errorPage) {
 			http.StatusMethodNotAllowed:      "Not allowed here",
 			http.StatusRequestEntityTooLarge: "Too large",
 			http.StatusUnprocessableEntity:   "That can't be done",
+			http.StatusTooManyRequests:       "Too many tries",
 			http.StatusServiceUnavailable:    "Briefly unavailable",
 		}[ce.status]
 		if heading == "" {

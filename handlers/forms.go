@@ -71,12 +71,20 @@ func (fe fieldErrors) checkEmail(value string) {
 	}
 }
 
-func (fe fieldErrors) checkPassword(value string) {
-	switch {
-	case utf8.RuneCountInString(value) < accounts.MinPasswordLength:
+// checkPassword records why a new password for the account email is refused, if it is
+// (accounts.CheckPassword's rules: NIST SP 800-63B §5.1.1.2, and bcrypt's 72 bytes).
+func (fe fieldErrors) checkPassword(email, value string) {
+	switch err := accounts.CheckPassword(email, value); {
+	case errors.Is(err, accounts.ErrPasswordTooShort):
 		fe.add("password", fmt.Sprintf("Use at least %d characters.", accounts.MinPasswordLength))
-	case len(value) > accounts.MaxPasswordBytes:
-		fe.add("password", fmt.Sprintf("Use at most %d bytes (%d plain letters; accented letters count two).", accounts.MaxPasswordBytes, accounts.MaxPasswordBytes))
+	case errors.Is(err, accounts.ErrPasswordTooLong):
+		fe.add("password", fmt.Sprintf("Use at most %d bytes (%d plain letters; accented letters count two): "+
+			"the shop keeps passwords with bcrypt, which reads only the first %d bytes.", accounts.MaxPasswordBytes, accounts.MaxPasswordBytes, accounts.MaxPasswordBytes))
+	case errors.Is(err, accounts.ErrPasswordCommon):
+		fe.add("password", "That password is among the 10,000 most common ones, which attackers try first. "+
+			"Choose another: a few unrelated words make a strong one that is easy to remember.")
+	case errors.Is(err, accounts.ErrPasswordIsEmail):
+		fe.add("password", "Your password can't be your e-mail address or the part before the @. Choose another.")
 	}
 }
 
@@ -90,7 +98,7 @@ func (f *registerForm) validate() bool {
 	f.Errors = fieldErrors{}
 	f.Errors.checkEmail(f.Email)
 	f.Errors.checkLength("name", "Name", f.Name, true, accounts.MaxNameLength)
-	f.Errors.checkPassword(f.Password)
+	f.Errors.checkPassword(f.Email, f.Password)
 	return len(f.Errors) == 0
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/shopcache/shop/app"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/ratelimit"
 )
 
 // testShop is the shop as app.New assembles it — router, templates, caches, catalog,
@@ -56,6 +57,8 @@ func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	cfg.L1 = cache.L1Options{}
 	cfg.Instance = t.Name()
 	cfg.BcryptCost = bcrypt.MinCost
+	// Many sign-ins from one address: limits are off unless a test is about them (withLimits).
+	cfg.LoginLimitAccount, cfg.LoginLimitIP, cfg.SignupLimitIP = ratelimit.Limit{}, ratelimit.Limit{}, ratelimit.Limit{}
 	// A call timeout and a lease wait longer than the shop's: 500 concurrent requests on two
 	// cores under the race detector queue for Redis connections and CPU, and these tests are
 	// about the protocol, not about timeouts.

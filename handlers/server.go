@@ -119,20 +119,22 @@ type Server struct {
 	checks    []Check
 	lab       Lab
 	metrics   http.Handler
+	limits    RateLimits
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place. The
 // session manager's Store must be in Redis for instances to share sessions; when it has a
 // Ping method, a POST is refused with 503 before it starts if the store does not answer.
-// metrics is served at GET /metrics; nil for none.
+// metrics is served at GET /metrics; nil for none. limits are the sign-in and sign-up
+// limits; the zero value limits nothing.
 func NewServer(logger *slog.Logger, templates *web.Templates, sessions *scs.SessionManager,
 	catalog catalogStore, accounts accountStore, carts cartStore, orders orderStore, checkout checkout,
 	board bestsellerBoard, live liveBestsellers, stats productStats,
-	checks []Check, lab Lab, metrics http.Handler) http.Handler {
+	checks []Check, lab Lab, metrics http.Handler, limits RateLimits) http.Handler {
 	s := &Server{
 		log: logger, templates: templates, sessions: sessions, catalog: catalog, accounts: accounts,
 		carts: carts, orders: orders, checkout: checkout, board: board, live: live, stats: stats,
-		checks: checks, lab: lab, metrics: metrics,
+		checks: checks, lab: lab, metrics: metrics, limits: limits,
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }

@@ -78,3 +78,19 @@ const InvalidationChannel = "cache:invalidations"
 // ExpiredChannel is the keyspace-notification channel of keys expiring in database db
 // ("__keyevent@<db>__:expired"; Redis names it, not us).
 func ExpiredChannel(db int) string { return "__keyevent@" + strconv.Itoa(db) + "__:expired" }
+
+// LoginAccountLimit is the key of the sign-in rate limit of one account:
+// "ratelimit:login:account:{sha256(email), hex}". The e-mail, normalised by the caller, is
+// hashed so that no address sits in Redis in the clear and any address makes a short key.
+func LoginAccountLimit(email string) string {
+	sum := sha256.Sum256([]byte(email))
+	return "ratelimit:login:account:" + hex.EncodeToString(sum[:])
+}
+
+// LoginClientLimit is the key of the sign-in rate limit of one client address:
+// "ratelimit:login:ip:{client}", client being an IPv4 address or an IPv6 /64 prefix.
+func LoginClientLimit(client string) string { return "ratelimit:login:ip:" + client }
+
+// SignupClientLimit is the key of the sign-up rate limit of one client address:
+// "ratelimit:signup:ip:{client}", client as for LoginClientLimit.
+func SignupClientLimit(client string) string { return "ratelimit:signup:ip:" + client }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,10 +16,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/app"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/internal/redisconn"
+	"github.com/shopcache/shop/ratelimit"
 )
 
 // Defaults that make `go run ./cmd/shop` work on a laptop.
@@ -171,9 +172,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("SHOP_ADMIN_EMAIL", "to be set together with SHOP_ADMIN_PASSWORD, or neither", cfg.AdminEmail, nil)
 	case cfg.AdminEmail != "" && !strings.Contains(cfg.AdminEmail, "@"):
 		bad("SHOP_ADMIN_EMAIL", "an e-mail address", cfg.AdminEmail, nil)
-	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < accounts.MinPasswordLength || len(cfg.AdminPassword) > accounts.MaxPasswordBytes):
-		errs = append(errs, fmt.Errorf("SHOP_ADMIN_PASSWORD: want %d to %d bytes, got %d",
-			accounts.MinPasswordLength, accounts.MaxPasswordBytes, len(cfg.AdminPassword)))
+	case cfg.AdminPassword != "":
+		if err := adminPasswordProblem(cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch v := getenv("SHOP_CACHE"); v {
 	case "", "on":
@@ -221,6 +223,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		ttl.Base = d
 	}
+	for name, into := range map[string]*ratelimit.Limit{
+		"SHOP_LOGIN_LIMIT_ACCOUNT": &cfg.LoginLimitAccount, "SHOP_LOGIN_LIMIT_IP": &cfg.LoginLimitIP, "SHOP_SIGNUP_LIMIT_IP": &cfg.SignupLimitIP,
+	} {
+		if v := getenv(name); v != "" {
+			l, err := ratelimit.ParseLimit(v)
+			if err != nil {
+				bad(name, "attempts per period such as 10/min, 20/h or 5/30s, or off", v, err)
+			}
+			*into = l
+		}
+	}
+	if v := getenv("SHOP_TRUSTED_PROXIES"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			p, err := netip.ParsePrefix(s)
+			if a, aerr := netip.ParseAddr(s); aerr == nil {
+				p, err = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+			}
+			if err != nil {
+				bad("SHOP_TRUSTED_PROXIES", "comma-separated addresses or CIDRs of the load balancers, such as 10.0.0.0/16", s, nil)
+				continue
+			}
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+		}
+	}
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -252,6 +279,10 @@ func (c config) LogValue() slog.Value {
 			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),
 		slog.Duration("views_flush_interval", c.ViewsFlushInterval),
 		slog.Duration("leaderboard_repair_interval", c.LeaderboardRepairPeriod),
+		slog.String("login_limit_account", c.LoginLimitAccount.String()),
+		slog.String("login_limit_ip", c.LoginLimitIP.String()),
+		slog.String("signup_limit_ip", c.SignupLimitIP.String()),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 
