@@ -232,10 +232,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
-	sessionStore := reqstats.SessionStore{Store: sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix)}
+	sessionStore := reqstats.SessionStore{Store: sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix, cfg.SessionIdleTimeout)}
 	a.Handler = handlers.NewServer(
 		logger, templates,
-		handlers.NewSessions(sessionStore, cfg.SessionIdleTimeout, cfg.SessionLifetime, cfg.SessionSecure),
+		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
 		a.Board, a.Live, pageviews.NewReader(a.Redis, a.Board, a.Views),
 		[]handlers.Check{

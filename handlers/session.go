@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/orders"
+	"github.com/shopcache/shop/sessions"
 )
 
 // Session keys. The session holds small values only; the cart lives in its own Redis hash.
@@ -40,19 +41,28 @@ const (
 	sessionDown                       // Redis is away: an empty session that is never saved
 )
 
-// loadSession loads the request's session from Redis and saves it after the handler, like
-// scs's LoadAndSave, with two additions:
+// loadSession loads the request's session from Redis and saves it once the handler has
+// decided its answer (before the first byte of it is written), like scs's LoadAndSave, but:
+//   - a session the request did not change is not written back: its idle expiry moves
+//     (sessions.Store.TouchCtx), and no cookie is sent;
+//   - a changed session is written only if it still exists (sessions.Store.CommitCtx): a
+//     request that began before a sign-out or a sign-in and ends after it neither brings
+//     the old session back nor sends its old cookie;
 //   - when Redis is away, reads (GET, HEAD) go on with an empty session that is never
 //     saved, so browsing keeps working; other requests get a 503 page;
+//   - a failed save fails a change (503) but not a read: a rendered page stands;
 //   - a cookie that names no session (forged, or expired) gets a fresh server-made token.
 func (s *Server) loadSession(next http.Handler) http.Handler {
-	save := s.sessions.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
 		var token string
 		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = c.Value
 		}
 		ctx, err := s.sessions.Load(context.WithValue(r.Context(), sessionStateKey, sessionLoaded), token)
+		if err == nil && s.sessions.Token(ctx) != "" {
+			ctx = sessions.Loaded(ctx, token)
+		}
 		if err != nil {
 			// Every handler of a POST may count on its session from here on.
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -78,9 +88,73 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 				return
 			}
 		}
-		save.ServeHTTP(w, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		sw := &sessionWriter{ResponseWriter: w, save: func() { s.saveSession(w, r) }}
+		next.ServeHTTP(sw, r)
+		sw.saveOnce()
 	})
 }
+
+// saveSession saves the request's session as loadSession says, and writes its cookie.
+func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch s.sessions.Status(ctx) {
+	case scs.Unmodified:
+		token := s.sessions.Token(ctx)
+		if token == "" {
+			return
+		}
+		if t, ok := s.sessions.Store.(interface {
+			TouchCtx(context.Context, string, time.Time) error
+		}); ok {
+			if err := t.TouchCtx(ctx, token, s.sessions.Deadline(ctx)); err != nil {
+				s.redisFailed("session expiry not moved", err)
+			}
+		}
+	case scs.Modified:
+		token, expiry, err := s.sessions.Commit(ctx)
+		switch {
+		case errors.Is(err, sessions.ErrEnded):
+			s.log.Debug("session ended while the request ran; not written back", "path", r.URL.Path)
+		case err != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			s.log.Warn("session not saved after a read; the page stands", "path", r.URL.Path, "err", err)
+		case err != nil:
+			s.sessionSaveFailed(w, r, err)
+		default:
+			s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+		}
+	case scs.Destroyed:
+		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+	}
+}
+
+// sessionWriter saves the session just before the response's header is written, so that
+// its cookie (or, when a change could not be saved, the error page) can still go out.
+type sessionWriter struct {
+	http.ResponseWriter
+	save  func()
+	saved bool
+}
+
+func (sw *sessionWriter) saveOnce() {
+	if !sw.saved {
+		sw.saved = true
+		sw.save()
+	}
+}
+
+func (sw *sessionWriter) WriteHeader(code int) {
+	sw.saveOnce()
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *sessionWriter) Write(b []byte) (int, error) {
+	sw.saveOnce()
+	return sw.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (to flush, for example).
+func (sw *sessionWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
 // sessionSaveFailed is scs's ErrorFunc: the session could not be loaded or saved. When it
 // fails while saving, the handler has already decided its answer (often a redirect after a
@@ -190,13 +264,14 @@ func (s *Server) handleCrossOrigin(w http.ResponseWriter, r *http.Request) {
 const SessionCookieName = "session"
 
 // NewSessions returns the session manager of the shop over store: a session lives at most
-// lifetime, and idleTimeout after its last request; the cookie is HttpOnly, SameSite=Lax,
-// Path=/, and Secure when secure is set (behind HTTPS).
-func NewSessions(store scs.Store, idleTimeout, lifetime time.Duration, secure bool) *scs.SessionManager {
+// lifetime (the store ends it sooner when idle: sessions.New); the cookie is a browser-session
+// cookie, HttpOnly, SameSite=Lax, Path=/, and Secure when secure is set (behind HTTPS). scs's
+// own IdleTimeout stays 0: with it, scs would rewrite every session on every request.
+func NewSessions(store scs.Store, lifetime time.Duration, secure bool) *scs.SessionManager {
 	m := scs.New()
 	m.Store = store
-	m.IdleTimeout = idleTimeout
 	m.Lifetime = lifetime
+	m.Cookie.Persist = false
 	m.Cookie.Name = SessionCookieName
 	m.Cookie.HttpOnly = true
 	m.Cookie.SameSite = http.SameSiteLaxMode

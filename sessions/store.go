@@ -1,12 +1,22 @@
 // Package sessions is the shop's scs session store over a go-redis client, used in every
 // Redis mode. Each session is one key, session:{token} (after the deployment's key prefix),
-// holding the encoded session and expiring when the session does.
+// holding the encoded session and expiring when the session does: at the idle timeout after
+// its last request, and at its lifetime's end at the latest.
+//
+// Two guarantees that scs's own stores do not give, because a session store shared by many
+// instances needs them when requests overlap:
+//
+//   - A session that ended (signed out, or its token renewed at sign-in) is never written
+//     back by a request that loaded it before it ended: such a request commits with SET XX,
+//     which does nothing to a deleted key (ErrEnded), and touches with PEXPIREAT, which does
+//     nothing either.
+//   - A request that changed nothing does not rewrite the session: Touch only moves the
+//     idle expiry.
 //
 // Why not scs/redisstore: it holds a redigo pool of connections to one node, so it cannot
-// speak to Redis Cluster (cluster mode enabled), and its calls would bypass the shop's one
-// Redis guard (per-call timeout, circuit breaker, discarding connections after a failover)
-// that every other Redis call goes through. The key and value format is the same as
-// redisstore's, so sessions survive a switch between the two.
+// speak to Redis Cluster (cluster mode enabled), its calls would bypass the shop's one Redis
+// guard (per-call timeout, circuit breaker), and it cannot give the two guarantees above.
+// The key and value format is the same as redisstore's.
 package sessions
 
 import (
@@ -18,16 +28,43 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Store keeps sessions in Redis through rdb (a *redis.ClusterClient or any UniversalClient).
+// ErrEnded is returned by CommitCtx for a session that ended while the request that loaded
+// it ran: nothing was written.
+var ErrEnded = errors.New("sessions: the session ended during the request")
+
+// Store keeps sessions in Redis through rdb (a *redis.Client or *redis.ClusterClient).
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	idle   time.Duration
 }
 
 var _ scs.CtxStore = (*Store)(nil)
 
-// New returns a store whose keys are prefix + token.
-func New(rdb redis.UniversalClient, prefix string) *Store { return &Store{rdb: rdb, prefix: prefix} }
+// New returns a store whose keys are prefix + token, and whose sessions expire idle after
+// their last request (0: only at the deadline scs gives).
+func New(rdb redis.UniversalClient, prefix string, idle time.Duration) *Store {
+	return &Store{rdb: rdb, prefix: prefix, idle: idle}
+}
+
+type loadedKey struct{}
+
+// Loaded returns ctx noting that the request loaded the existing session token from the
+// store: a commit of that token then only updates it, never creates it again.
+func Loaded(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, loadedKey{}, token)
+}
+
+// expiry is when a session committed or touched now expires: idle from now, but never after
+// its deadline.
+func (s *Store) expiry(deadline time.Time) time.Time {
+	if s.idle > 0 {
+		if t := time.Now().Add(s.idle); t.Before(deadline) {
+			return t
+		}
+	}
+	return deadline
+}
 
 // FindCtx returns the session of token; found is false when there is none (or it expired).
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
@@ -41,9 +78,29 @@ func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error)
 	return b, true, nil
 }
 
-// CommitCtx stores the session of token until expiry (one SET with PXAT).
-func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	return s.rdb.SetArgs(ctx, s.prefix+token, b, redis.SetArgs{ExpireAt: expiry}).Err()
+// CommitCtx stores the session of token, whose lifetime ends at deadline (one SET with
+// PXAT). The token the request loaded (Loaded) is only updated (SET XX): when it is gone,
+// the session ended meanwhile and CommitCtx returns ErrEnded. Any other token is new
+// (SET NX).
+func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, deadline time.Time) error {
+	args := redis.SetArgs{ExpireAt: s.expiry(deadline), Mode: "NX"}
+	if loaded, _ := ctx.Value(loadedKey{}).(string); loaded == token {
+		args.Mode = "XX"
+	}
+	err := s.rdb.SetArgs(ctx, s.prefix+token, b, args).Err()
+	switch {
+	case errors.Is(err, redis.Nil) && args.Mode == "XX":
+		return ErrEnded
+	case errors.Is(err, redis.Nil):
+		return errors.New("sessions: a new token is already taken")
+	}
+	return err
+}
+
+// TouchCtx moves the idle expiry of an unchanged session without rewriting it (PEXPIREAT,
+// which does nothing when the session has ended).
+func (s *Store) TouchCtx(ctx context.Context, token string, deadline time.Time) error {
+	return s.rdb.PExpireAt(ctx, s.prefix+token, s.expiry(deadline)).Err()
 }
 
 // DeleteCtx deletes the session of token.

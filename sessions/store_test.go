@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -11,51 +12,66 @@ import (
 	"github.com/shopcache/shop/sessions"
 )
 
-// contract is what the shop needs of a session store, run against both stores.
-func contract(t *testing.T, store scs.Store, ttl func(token string) time.Duration) {
-	t.Helper()
-	if _, found, err := store.Find("unknown"); found || err != nil {
+// TestStore: what the shop needs of its session store, on the real Redis.
+func TestStore(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	ttl := func(token string) time.Duration { return rdb.PTTL(ctx, prefix+token).Val() }
+	store := sessions.New(rdb, prefix, 10*time.Minute)
+	var _ scs.CtxStore = store
+
+	if _, found, err := store.FindCtx(ctx, "unknown"); found || err != nil {
 		t.Errorf("Find(unknown) = found %v, %v; want not found", found, err)
 	}
-	expiry := time.Now().Add(30 * time.Minute)
-	if err := store.Commit("tok1", []byte("data-1"), expiry); err != nil {
+	// A new session expires idle after now, not at its far deadline.
+	deadline := time.Now().Add(24 * time.Hour)
+	if err := store.CommitCtx(ctx, "tok1", []byte("data-1"), deadline); err != nil {
 		t.Fatal(err)
 	}
-	b, found, err := store.Find("tok1")
-	if !found || err != nil || string(b) != "data-1" {
+	if b, found, err := store.FindCtx(ctx, "tok1"); !found || err != nil || string(b) != "data-1" {
 		t.Errorf("Find(tok1) = %q, %v, %v; want data-1", b, found, err)
 	}
-	if d := ttl("tok1"); d <= 29*time.Minute || d > 30*time.Minute {
-		t.Errorf("TTL of tok1 = %v, want the 30 min to its expiry", d)
+	if d := ttl("tok1"); d <= 9*time.Minute || d > 10*time.Minute {
+		t.Errorf("TTL of a new session = %v, want the 10 min idle timeout", d)
 	}
-	if err := store.Commit("tok1", []byte("data-2"), time.Now().Add(time.Minute)); err != nil {
+	// A token that is not the request's loaded one is new: it never overwrites.
+	if err := store.CommitCtx(ctx, "tok1", []byte("other"), deadline); err == nil {
+		t.Error("a commit of a new token over an existing session succeeded")
+	}
+	// The request that loaded tok1 updates it.
+	loaded := sessions.Loaded(ctx, "tok1")
+	if err := store.CommitCtx(loaded, "tok1", []byte("data-2"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if b, _, _ := store.Find("tok1"); string(b) != "data-2" {
-		t.Errorf("after a second Commit Find = %q, want data-2", b)
+	if b, _, _ := store.FindCtx(ctx, "tok1"); string(b) != "data-2" {
+		t.Errorf("after the loaded request's commit Find = %q, want data-2", b)
 	}
 	if d := ttl("tok1"); d > time.Minute {
-		t.Errorf("TTL after a shorter Commit = %v, want at most 1 min", d)
+		t.Errorf("TTL after a commit with a deadline 1 min away = %v, want at most 1 min", d)
 	}
-	if err := store.Delete("tok1"); err != nil {
+	// Touch moves the idle expiry and leaves the data alone.
+	if err := store.TouchCtx(loaded, "tok1", deadline); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, _ := store.Find("tok1"); found {
-		t.Error("a deleted session is still found")
+	if d := ttl("tok1"); d <= 9*time.Minute {
+		t.Errorf("TTL after a touch = %v, want the idle timeout again", d)
 	}
-	if err := store.Commit("tok2", []byte("x"), time.Now().Add(100*time.Millisecond)); err != nil {
-		t.Fatal(err)
+	if b, _, _ := store.FindCtx(ctx, "tok1"); string(b) != "data-2" {
+		t.Errorf("after a touch Find = %q, want data-2 unchanged", b)
 	}
-	time.Sleep(250 * time.Millisecond)
-	if _, found, _ := store.Find("tok2"); found {
-		t.Error("an expired session is still found")
-	}
-}
 
-func TestContract(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	ttl := func(p string) func(string) time.Duration {
-		return func(token string) time.Duration { return rdb.PTTL(context.Background(), p+token).Val() }
+	// The session ends (sign-out) while a request that loaded it runs: that request's
+	// commit and touch bring nothing back.
+	if err := store.DeleteCtx(ctx, "tok1"); err != nil {
+		t.Fatal(err)
 	}
-	contract(t, sessions.New(rdb, prefix+"b:"), ttl(prefix+"b:"))
+	if err := store.CommitCtx(loaded, "tok1", []byte("resurrected"), deadline); !errors.Is(err, sessions.ErrEnded) {
+		t.Errorf("commit of an ended session = %v, want ErrEnded", err)
+	}
+	if err := store.TouchCtx(loaded, "tok1", deadline); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.Exists(ctx, prefix+"tok1").Val(); n != 0 {
+		t.Error("an ended session is back in Redis")
+	}
 }

@@ -203,6 +203,17 @@ func (s SessionStore) DeleteCtx(ctx context.Context, token string) error {
 	return s.Store.DeleteCtx(ctx, token)
 }
 
+// TouchCtx moves the idle expiry of an unchanged session, when the store can (nil otherwise).
+func (s SessionStore) TouchCtx(ctx context.Context, token string, deadline time.Time) error {
+	if t, ok := s.Store.(interface {
+		TouchCtx(context.Context, string, time.Time) error
+	}); ok {
+		From(ctx).addRedis()
+		return t.TouchCtx(ctx, token, deadline)
+	}
+	return nil
+}
+
 // Ping asks the store whether it can be reached, when it can tell (nil otherwise).
 func (s SessionStore) Ping(ctx context.Context) error {
 	if p, ok := s.Store.(interface{ Ping(context.Context) error }); ok {
