@@ -62,7 +62,7 @@ func (s *Server) signIn(r *http.Request, u accounts.User) error {
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	if anonCart != "" {
-		return s.carts.Merge(ctx, anonCart, orders.UserCartID(u.ID))
+		return s.carts.Merge(ctx, anonCart, orders.UserCartID(u.ID), s.stock)
 	}
 	return nil
 }

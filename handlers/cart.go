@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,12 +27,15 @@ type cartPage struct {
 	Units   int
 	Problem string // a message for the whole cart, e.g. what is out of stock
 	SignIn  bool   // the visitor must sign in to check out
+	// CheckoutKey is the idempotency key the checkout form carries: however often it is
+	// submitted, it places one order.
+	CheckoutKey string
 }
 
 // loadCart reads the request's cart with current prices. Lines whose product is gone are
 // dropped from the page.
 func (s *Server) loadCart(r *http.Request) (cartPage, error) {
-	page := cartPage{SignIn: currentUser(r.Context()) == nil}
+	page := cartPage{SignIn: currentUser(r.Context()) == nil, CheckoutKey: orders.NewKey()}
 	id := s.cartID(r.Context())
 	if id == "" {
 		return page, nil
@@ -110,22 +114,27 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := page.Product
-	n, msg := quantity(values.Get("quantity"))
+	n, msg := quantity(values.Get("quantity"), 1)
 	if msg == "" && n > p.Stock {
-		msg = fmt.Sprintf("Only %d in stock.", p.Stock)
+		msg = overStock(p.Stock)
+	}
+	var total int
+	if msg == "" {
+		var cart string
+		if cart, err = s.ensureCartID(ctx); err == nil {
+			total, err = s.carts.Add(ctx, cart, p.ID, n, p.Stock)
+		}
+		var over *orders.OverStockError
+		if errors.As(err, &over) {
+			msg, err = overStock(over.Stock)+fmt.Sprintf(" Your cart has %d already.", over.InCart), nil
+		}
+		if err != nil {
+			s.serveError(w, r, err)
+			return
+		}
 	}
 	if msg != "" {
 		s.renderProduct(w, r, http.StatusUnprocessableEntity, page, &addForm{Quantity: values.Get("quantity"), Error: msg}, nil)
-		return
-	}
-	cart, err := s.ensureCartID(ctx)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	total, err := s.carts.Add(ctx, cart, p.ID, n)
-	if err != nil {
-		s.serveError(w, r, err)
 		return
 	}
 	note := fmt.Sprintf("Added %d × %s to your cart.", n, p.Name)
@@ -149,7 +158,10 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := product.Product
-	n, msg := quantity(values.Get("quantity"))
+	n, msg := quantity(values.Get("quantity"), 0)
+	if msg == "" && n > p.Stock {
+		msg = overStock(p.Stock)
+	}
 	if msg != "" {
 		page, err := s.loadCart(r)
 		if err != nil {
@@ -165,16 +177,23 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "cart", "Your cart", page)
 		return
 	}
-	cart, err := s.ensureCartID(ctx)
+	err = orders.ErrNotInCart
+	if cart := s.cartID(ctx); cart != "" {
+		err = s.carts.Set(ctx, cart, p.ID, n)
+	}
+	if errors.Is(err, orders.ErrNotInCart) {
+		s.serveError(w, r, notFound(p.Name+" is not in your cart: add it from its page."))
+		return
+	}
 	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
-	if err := s.carts.Set(ctx, cart, p.ID, n); err != nil {
-		s.serveError(w, r, err)
-		return
+	if n == 0 {
+		s.flash(ctx, p.Name+": removed from your cart.")
+	} else {
+		s.flash(ctx, fmt.Sprintf("%s: quantity now %d.", p.Name, n))
 	}
-	s.flash(ctx, fmt.Sprintf("%s: quantity now %d.", p.Name, n))
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
 }
 
@@ -190,7 +209,8 @@ func (s *Server) handleCartRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cart := s.cartID(ctx); cart != "" {
-		if err := s.carts.Remove(ctx, cart, id); err != nil {
+		// Removing a line that is gone already (a second click) is done as well.
+		if err := s.carts.Remove(ctx, cart, id); err != nil && !errors.Is(err, orders.ErrNotInCart) {
 			s.serveError(w, r, err)
 			return
 		}
@@ -200,12 +220,14 @@ func (s *Server) handleCartRemove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
-	if _, err := parseForm(w, r); err != nil {
+	values, err := parseForm(w, r)
+	if err != nil {
 		s.serveError(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	order, err := s.checkout.Place(ctx, currentUser(ctx).ID)
+	// The form's key makes a double click, a resubmission or a second tab one order.
+	order, err := s.checkout.Place(ctx, currentUser(ctx).ID, values.Get("checkout_key"))
 	var oos *orders.OutOfStockError
 	switch {
 	case errors.As(err, &oos):
@@ -213,6 +235,10 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, orders.ErrEmptyCart):
 		s.renderCartProblem(w, r, http.StatusUnprocessableEntity, "Your cart is empty: add something first.")
+		return
+	case errors.Is(err, orders.ErrCheckoutRunning):
+		s.renderCartProblem(w, r, http.StatusConflict, "This cart is being checked out already, from another tab or window. "+
+			"Look at your orders in a moment; nothing more was ordered.")
 		return
 	case errors.Is(err, orders.ErrMixedCurrency):
 		s.renderCartProblem(w, r, http.StatusConflict, "Your cart holds products priced in different currencies; check them out one currency at a time.")
@@ -241,4 +267,28 @@ func (s *Server) renderCartProblem(w http.ResponseWriter, r *http.Request, statu
 	}
 	page.Problem = problem
 	s.render(w, r, status, "cart", "Your cart", page)
+}
+
+// overStock is the one message for a quantity above the stock, wherever it is asked for.
+func overStock(stock int) string {
+	if stock == 0 {
+		return "Out of stock."
+	}
+	return fmt.Sprintf("Only %d in stock.", stock)
+}
+
+// stock reads the units in stock of the products of ids that are for sale (an
+// orders.StockReader, for merging carts at sign-in).
+func (s *Server) stock(ctx context.Context, ids []int64) (map[int64]int, error) {
+	products, err := s.catalog.FindProducts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int, len(products))
+	for id, p := range products {
+		if p.Merchandise {
+			out[id] = p.Stock
+		}
+	}
+	return out, nil
 }

@@ -132,11 +132,15 @@ func (f *profileForm) validate() bool {
 	return len(f.Errors) == 0
 }
 
-// quantity parses a cart quantity: a whole number from 1 to orders.MaxQuantity.
-func quantity(value string) (int, string) {
+// quantity parses a cart quantity: a whole number from least (1 to add; 0, which removes
+// the line, to update) to orders.MaxQuantity. It returns the message to show otherwise.
+func quantity(value string, least int) (int, string) {
 	n, err := strconv.Atoi(strings.TrimSpace(value))
-	if err != nil || n < 1 || n > orders.MaxQuantity {
-		return 0, fmt.Sprintf("Choose a quantity from 1 to %d.", orders.MaxQuantity)
+	if err != nil || n < least || n > orders.MaxQuantity {
+		if least == 0 {
+			return 0, fmt.Sprintf("Choose a quantity from 0 (to remove it) to %d.", orders.MaxQuantity)
+		}
+		return 0, fmt.Sprintf("Choose a quantity from %d to %d.", least, orders.MaxQuantity)
 	}
 	return n, ""
 }

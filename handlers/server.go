@@ -46,17 +46,17 @@ type accountStore interface {
 
 // cartStore is what the cart pages need.
 type cartStore interface {
-	Add(ctx context.Context, cartID string, productID int64, quantity int) (int, error)
+	Add(ctx context.Context, cartID string, productID int64, quantity, stock int) (int, error)
 	Set(ctx context.Context, cartID string, productID int64, quantity int) error
 	Remove(ctx context.Context, cartID string, productID int64) error
 	Lines(ctx context.Context, cartID string) ([]orders.Line, error)
 	Count(ctx context.Context, cartID string) (int, error)
-	Merge(ctx context.Context, from, to string) error
+	Merge(ctx context.Context, from, to string, stock orders.StockReader) error
 }
 
 // checkout places the order of a signed-in user's cart (orders.Checkout).
 type checkout interface {
-	Place(ctx context.Context, userID int64) (orders.Order, error)
+	Place(ctx context.Context, userID int64, key string) (orders.Order, error)
 }
 
 // orderStore is what the order pages need.

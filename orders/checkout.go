@@ -2,6 +2,9 @@ package orders
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -17,21 +20,38 @@ type saleRecorder interface {
 	RecordSale(ctx context.Context, o Order) error
 }
 
-// afterCommitTimeout bounds the side effects that run after an order is committed. They run
-// on a context of their own, so a shopper closing the tab does not cut them short.
-const afterCommitTimeout = 2 * time.Second
+const (
+	// afterCommitTimeout bounds the side effects that run after an order is committed. They
+	// run on a context of their own, so a shopper closing the tab does not cut them short.
+	afterCommitTimeout = 2 * time.Second
+	// claimStale is the age after which a cart's claim is taken to be left by a checkout that
+	// died (a checkout runs under a request deadline of seconds).
+	claimStale = 2 * time.Minute
+	// waitForOther bounds how long a checkout waits for another checkout of the same cart.
+	waitForOther = 10 * time.Second
+)
 
-// Checkout is the checkout workflow: it reads the user's cart, places the order in one
-// Postgres transaction (Store.PlaceOrder), and only after the commit runs its side effects,
-// in this order and in this one place:
+// ErrCheckoutRunning is returned by Place when another checkout of the cart is still
+// running after waitForOther.
+var ErrCheckoutRunning = errors.New("orders: another checkout of this cart is running")
+
+// Checkout is the checkout workflow. It places one order per idempotency key and per cart,
+// however often and however concurrently it is submitted:
 //
-//  1. the cached pages of the products it took stock from are evicted (delete-on-write);
-//  2. the order counts on the bestseller boards (ZINCRBY);
-//  3. the ordered lines leave the cart — exactly the quantities ordered, so a line added
-//     while the checkout ran stays in the cart.
+//  1. A key that already placed an order gets that order back (a resubmitted form).
+//  2. It claims the cart in Redis (Carts.Claim). A second checkout of the same cart — a
+//     double click, another tab — waits for the first, and gets the first's order back.
+//  3. It reads the cart's lines and places the order in one Postgres transaction under its
+//     key (Store.PlaceOrder); a unique index makes the key place at most one order even if
+//     the claim were lost.
+//  4. Only after the commit, in this order and in this one place: the cached pages of the
+//     products it took stock from are evicted (delete-on-write); the order counts on the
+//     bestseller boards (ZINCRBY); the claim ends and the ordered lines leave the cart —
+//     exactly the quantities ordered, so a line added while the checkout ran stays.
 //
 // A failed side effect never undoes the order: it is logged, and caches catch up (TTL, the
-// boards' repair loop).
+// boards' repair loop). A checkout that fails before the commit ends its claim and leaves
+// the cart as it was.
 type Checkout struct {
 	carts    *Carts
 	store    *Store
@@ -46,17 +66,46 @@ func NewCheckout(carts *Carts, store *Store, products productsChanged, board sal
 	return &Checkout{carts: carts, store: store, products: products, board: board, log: logger}
 }
 
-// Place places the order of userID's cart and returns it. It returns the errors of
-// PlaceOrder (*OutOfStockError, ErrEmptyCart, ErrMixedCurrency), and then nothing was
-// ordered and the cart is as it was; or Redis's error when the cart cannot be read.
-func (c *Checkout) Place(ctx context.Context, userID int64) (Order, error) {
-	cart := UserCartID(userID)
-	lines, err := c.carts.Lines(ctx, cart)
-	if err != nil {
-		return Order{}, err
+// Place places the order of userID's cart under key (from the checkout form; "" or a key
+// that is not 16 to 64 letters, digits, '-' or '_' gets a random one) and returns it — or
+// the order an earlier or concurrent checkout of the same key or cart placed. It returns the
+// errors of PlaceOrder (*OutOfStockError, ErrEmptyCart, ErrMixedCurrency), and then nothing
+// was ordered and the cart is as it was; ErrCheckoutRunning; or Redis's or Postgres's error.
+func (c *Checkout) Place(ctx context.Context, userID int64, key string) (Order, error) {
+	if !ValidKey(key) {
+		key = NewKey()
 	}
-	order, err := c.store.PlaceOrder(ctx, userID, lines)
+	if o, err := c.store.FindOrderByKey(ctx, userID, key); !errors.Is(err, ErrNotFound) {
+		return o, err // placed already (or Postgres failed)
+	}
+	cart := UserCartID(userID)
+	for {
+		ok, holder, err := c.carts.Claim(ctx, cart, key, claimStale)
+		if err != nil {
+			return Order{}, err
+		}
+		if ok {
+			break
+		}
+		o, placed, err := c.waitFor(ctx, userID, cart, holder)
+		if err != nil || placed {
+			return o, err
+		}
+		// The other checkout failed and let go of the cart: try for ourselves.
+	}
+
+	lines, err := c.carts.Lines(ctx, cart)
+	var order Order
+	if err == nil {
+		order, err = c.store.PlaceOrder(ctx, userID, key, lines)
+	}
+	if errors.Is(err, ErrDuplicateKey) {
+		order, err = c.store.FindOrderByKey(ctx, userID, key)
+	}
 	if err != nil {
+		if uerr := c.carts.Unclaim(context.WithoutCancel(ctx), cart, key); uerr != nil {
+			c.log.Warn("checkout failed and its claim on the cart was not ended; it lapses", "err", uerr)
+		}
 		return Order{}, err
 	}
 
@@ -71,9 +120,63 @@ func (c *Checkout) Place(ctx context.Context, userID int64) (Order, error) {
 	if err := c.board.RecordSale(ctx, order); err != nil {
 		c.log.Warn("order placed but the leaderboard was not updated; it will be rebuilt", "order", order.ID, "err", err)
 	}
-	if err := c.carts.Release(ctx, cart, lines); err != nil {
+	if err := c.carts.Release(ctx, cart, key, lines); err != nil {
 		// A cart left behind would offer to buy the same lines again: say so in the log.
 		c.log.Error("order placed but its lines were not removed from the cart", "order", order.ID, "err", err)
 	}
 	return order, nil
+}
+
+// waitFor waits for the checkout holder, which claims cart, to end. placed is true when it
+// placed an order (returned); false when it let go of the cart without one.
+func (c *Checkout) waitFor(ctx context.Context, userID int64, cart, holder string) (o Order, placed bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, waitForOther)
+	defer cancel()
+	pause := 10 * time.Millisecond
+	for {
+		o, err := c.store.FindOrderByKey(ctx, userID, holder)
+		if err == nil {
+			return o, true, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return Order{}, false, err
+		}
+		now, err := c.carts.Holder(ctx, cart)
+		if err != nil {
+			return Order{}, false, err
+		}
+		if now != holder {
+			return Order{}, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return Order{}, false, ErrCheckoutRunning
+			}
+			return Order{}, false, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+// NewKey returns a random idempotency key: 22 characters of URL-safe base64 (128 bits).
+func NewKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ValidKey reports whether key is an idempotency key a form may carry: 16 to 64 letters,
+// digits, '-' or '_'.
+func ValidKey(key string) bool {
+	if len(key) < 16 || len(key) > 64 {
+		return false
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

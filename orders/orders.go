@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -20,6 +21,9 @@ var (
 	// ErrMixedCurrency is returned by PlaceOrder for a cart whose products are priced in
 	// different currencies (possible only with both data sets loaded).
 	ErrMixedCurrency = errors.New("orders: the cart mixes currencies")
+	// ErrDuplicateKey is returned by PlaceOrder when the user already has an order under
+	// the idempotency key.
+	ErrDuplicateKey = errors.New("orders: an order with this idempotency key exists")
 )
 
 // OutOfStockError is returned by PlaceOrder when a line asks for more than is in stock, or
@@ -68,18 +72,23 @@ type Store struct {
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-// PlaceOrder places an order of lines for userID in one transaction: the order, its lines at
-// the products' current prices, and each product's stock decremented — guarded so stock
-// never goes below zero. It returns *OutOfStockError (for the first line that cannot be
-// served), ErrEmptyCart or ErrMixedCurrency, and then nothing is written.
-func (s *Store) PlaceOrder(ctx context.Context, userID int64, lines []Line) (Order, error) {
+// PlaceOrder places an order of lines for userID in one transaction: the order under its
+// idempotency key, its lines at the products' current prices, and each product's stock
+// decremented — guarded so stock never goes below zero. It returns *OutOfStockError (for
+// the first line that cannot be served), ErrEmptyCart or ErrMixedCurrency, and then nothing
+// is written; ErrDuplicateKey when userID already has an order under key.
+func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines []Line) (Order, error) {
 	if len(lines) == 0 {
 		return Order{}, ErrEmptyCart
 	}
 	order := Order{UserID: userID}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, kind) VALUES ($1, 'sale') RETURNING id, created_at`,
-			userID).Scan(&order.ID, &order.CreatedAt)
+		err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, kind, idempotency_key) VALUES ($1, 'sale', $2)
+			RETURNING id, created_at`, userID, key).Scan(&order.ID, &order.CreatedAt)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "orders_idempotency_idx" {
+			return ErrDuplicateKey
+		}
 		if err != nil {
 			return err
 		}
@@ -116,7 +125,7 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, lines []Line) (Ord
 	})
 	if err != nil {
 		var oos *OutOfStockError
-		if errors.As(err, &oos) || errors.Is(err, ErrMixedCurrency) {
+		if errors.As(err, &oos) || errors.Is(err, ErrMixedCurrency) || errors.Is(err, ErrDuplicateKey) {
 			return Order{}, err
 		}
 		return Order{}, fmt.Errorf("orders: place order for user %d: %w", userID, err)
@@ -159,6 +168,20 @@ func (s *Store) ListOrders(ctx context.Context, userID int64) ([]Order, error) {
 		return nil, fmt.Errorf("orders: list orders of user %d: %w", userID, err)
 	}
 	return list, nil
+}
+
+// FindOrderByKey returns the order userID placed under idempotency key, with its items, or
+// ErrNotFound.
+func (s *Store) FindOrderByKey(ctx context.Context, userID int64, key string) (Order, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT id FROM orders WHERE user_id = $1 AND idempotency_key = $2`, userID, key).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Order{}, fmt.Errorf("orders: order with key: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: order with key: %w", err)
+	}
+	return s.FindOrder(ctx, userID, id)
 }
 
 // FindOrder returns order id with its items if userID placed it, else ErrNotFound.
