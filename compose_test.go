@@ -104,4 +104,17 @@ func TestComposeFile(t *testing.T) {
 	if v := shop.Environment["SHOP_SEED"]; v == nil || *v != "false" {
 		t.Error("shop must leave seeding to the seed service (SHOP_SEED=false)")
 	}
+	// The balancer's headers are believed, and only from the compose network it is on.
+	subnet := project.Networks["default"].Ipam.Config
+	if v := shop.Environment["SHOP_TRUSTED_PROXIES"]; v == nil || len(subnet) != 1 || *v != subnet[0].Subnet {
+		t.Errorf("SHOP_TRUSTED_PROXIES = %v, want the default network's subnet %+v", v, subnet)
+	}
+	if v := shop.Environment["SHOP_METRICS_ADDR"]; v == nil || *v != ":9090" || !slices.Contains(shop.Expose, "9090") {
+		t.Errorf("metrics: SHOP_METRICS_ADDR = %v, expose = %v; want :9090 exposed to the network only", v, shop.Expose)
+	}
+	for _, p := range shop.Ports {
+		if p.Target == 9090 {
+			t.Error("the metrics port is published on the host")
+		}
+	}
 }

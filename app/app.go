@@ -247,12 +247,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 			CacheStats: a.Cache.Stats, Lags: a.Cache.Lags, NearSize: a.Cache.NearSize, L1: cfg.L1,
 			WriteBehind: a.Flusher.Status,
 		},
-		a.Metrics.Handler(),
 		handlers.RateLimits{
 			Limiter:      ratelimit.New(a.Redis, cfg.RedisKeyPrefix),
 			LoginAccount: cfg.LoginLimitAccount, LoginIP: cfg.LoginLimitIP, SignupIP: cfg.SignupLimitIP,
-			TrustedProxies: cfg.TrustedProxies,
 		},
+		cfg.TrustedProxies,
 	)
 	return a, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -194,7 +195,10 @@ func TestMetricsAndLab(t *testing.T) {
 	s.get("/products/3")
 	s.get("/products/3")
 	s.get("/products")
-	r := s.get("/metrics")
+	expect(t, "/metrics on the shop's port", s.get("/metrics"), http.StatusNotFound)
+	metrics := httptest.NewServer(shop.Metrics.Handler()) // cmd/shop serves it on SHOP_METRICS_ADDR
+	t.Cleanup(metrics.Close)
+	r := newShopper(t, metrics.URL).get("/metrics")
 	for _, want := range []string{
 		`shop_cache_requests_total{cache="product",result="miss"} `,
 		`shop_cache_requests_total{cache="product",result="hit_redis"} `,

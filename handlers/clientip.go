@@ -75,3 +75,24 @@ func clientKey(a netip.Addr) string {
 	p, _ := a.Prefix(64)
 	return p.String()
 }
+
+// overHTTPS reports whether r reached the shop over HTTPS: directly, or through a trusted
+// proxy (a load balancer that ends TLS) whose X-Forwarded-Proto says so. A peer that is not
+// trusted cannot make a request HTTPS by saying so.
+func (s *Server) overHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !isTrusted(peerAddr(r.RemoteAddr), s.proxies) {
+		return false
+	}
+	protos := r.Header.Values("X-Forwarded-Proto")
+	if len(protos) == 0 {
+		return false
+	}
+	last := protos[len(protos)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.EqualFold(strings.TrimSpace(last), "https")
+}

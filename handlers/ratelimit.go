@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/shopcache/shop/accounts"
@@ -19,7 +18,8 @@ type attemptLimiter interface {
 }
 
 // RateLimits are the limits on sign-in and sign-up attempts (SHOP_LOGIN_LIMIT_ACCOUNT,
-// SHOP_LOGIN_LIMIT_IP, SHOP_SIGNUP_LIMIT_IP, SHOP_TRUSTED_PROXIES). Every attempt counts,
+// SHOP_LOGIN_LIMIT_IP, SHOP_SIGNUP_LIMIT_IP), counted per client address as the trusted
+// proxies say it (SHOP_TRUSTED_PROXIES). Every attempt counts,
 // whether it succeeds or not: counting only failures would need a second round trip after
 // the password check, and concurrent guesses would all pass the first. When the limiter
 // cannot answer (Redis away), attempts are let through and a warning is logged: the limits
@@ -29,9 +29,6 @@ type RateLimits struct {
 	LoginAccount ratelimit.Limit // sign-in attempts per account (e-mail), whatever the client
 	LoginIP      ratelimit.Limit // sign-in attempts per client address, whatever the account
 	SignupIP     ratelimit.Limit // sign-ups per client address
-	// TrustedProxies are the load balancers whose X-Forwarded-For names the client; a
-	// request from any other peer is counted by its own address. Empty: trust none.
-	TrustedProxies []netip.Prefix
 }
 
 // rateLimited is a 429: too many attempts, with when to try again (the Retry-After header).
@@ -97,7 +94,7 @@ func (s *Server) allowAttempt(r *http.Request, checks ...limitCheck) error {
 
 // allowLogin counts a sign-in attempt for email from r's client.
 func (s *Server) allowLogin(r *http.Request, email string) error {
-	client := clientKey(clientIP(r, s.limits.TrustedProxies))
+	client := clientKey(clientIP(r, s.proxies))
 	return s.allowAttempt(r,
 		limitCheck{keys.LoginClientLimit(client), s.limits.LoginIP,
 			"There have been too many sign-in attempts from your network, so signing in from it is paused for a while"},
@@ -108,7 +105,7 @@ func (s *Server) allowLogin(r *http.Request, email string) error {
 
 // allowSignup counts a sign-up from r's client.
 func (s *Server) allowSignup(r *http.Request) error {
-	client := clientKey(clientIP(r, s.limits.TrustedProxies))
+	client := clientKey(clientIP(r, s.proxies))
 	return s.allowAttempt(r, limitCheck{keys.SignupClientLimit(client), s.limits.SignupIP,
 		"Too many accounts have been created from your network just now"})
 }

@@ -24,7 +24,16 @@ import (
 // the shop's.
 func withLimits(l handlers.RateLimits) option {
 	return func(c *app.Config) {
-		c.LoginLimitAccount, c.LoginLimitIP, c.SignupLimitIP, c.TrustedProxies = l.LoginAccount, l.LoginIP, l.SignupIP, l.TrustedProxies
+		c.LoginLimitAccount, c.LoginLimitIP, c.SignupLimitIP = l.LoginAccount, l.LoginIP, l.SignupIP
+	}
+}
+
+// withProxies makes the shop trust the load balancers at proxies (SHOP_TRUSTED_PROXIES).
+func withProxies(proxies ...string) option {
+	return func(c *app.Config) {
+		for _, p := range proxies {
+			c.TrustedProxies = append(c.TrustedProxies, netip.MustParsePrefix(p))
+		}
 	}
 }
 
@@ -102,8 +111,7 @@ func TestSignInLimitPerAccount(t *testing.T) {
 func TestSignInLimitPerClient(t *testing.T) {
 	dbURL := testenv.SeededDBURL(t)
 	perIP := ratelimit.Limit{Count: 3, Period: time.Minute}
-	behindProxy := newShop(t, dbURL, withLimits(handlers.RateLimits{LoginIP: perIP,
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})).URL
+	behindProxy := newShop(t, dbURL, withLimits(handlers.RateLimits{LoginIP: perIP}), withProxies("127.0.0.1/32")).URL
 	for i := range 3 {
 		r := loginFrom(newShopper(t, behindProxy), "203.0.113.7", "nobody"+strconv.Itoa(i)+"@example.com", "some password")
 		expect(t, "sign-in via the proxy "+strconv.Itoa(i+1), r, http.StatusUnprocessableEntity)

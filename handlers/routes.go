@@ -36,11 +36,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	if s.metrics != nil {
-		mux.Handle("GET /metrics", s.metrics)
-	}
 	mux.Handle("GET /static/{file...}", s.static())
 	mux.Handle("/", s.countRequest(s.loadSession(csrf.Handler(s.loadUser(s.errorPages(pages))))))
 
-	return s.recoverPanics(s.logRequests(securityHeaders(mux)))
+	return s.recoverPanics(s.logRequests(s.securityHeaders(mux)))
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -118,23 +119,24 @@ type Server struct {
 	stats     productStats
 	checks    []Check
 	lab       Lab
-	metrics   http.Handler
 	limits    RateLimits
+	proxies   []netip.Prefix // SHOP_TRUSTED_PROXIES
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place. The
 // session manager's Store must be in Redis for instances to share sessions; when it has a
 // Ping method, a POST is refused with 503 before it starts if the store does not answer.
-// metrics is served at GET /metrics; nil for none. limits are the sign-in and sign-up
-// limits; the zero value limits nothing.
+// limits are the sign-in and sign-up limits; the zero value limits nothing. proxies are the
+// load balancers whose X-Forwarded-For names the client and whose X-Forwarded-Proto says
+// whether it came over HTTPS; a request from any other peer is taken as it came.
 func NewServer(logger *slog.Logger, templates *web.Templates, sessions *scs.SessionManager,
 	catalog catalogStore, accounts accountStore, carts cartStore, orders orderStore, checkout checkout,
 	board bestsellerBoard, live liveBestsellers, stats productStats,
-	checks []Check, lab Lab, metrics http.Handler, limits RateLimits) http.Handler {
+	checks []Check, lab Lab, limits RateLimits, proxies []netip.Prefix) http.Handler {
 	s := &Server{
 		log: logger, templates: templates, sessions: sessions, catalog: catalog, accounts: accounts,
 		carts: carts, orders: orders, checkout: checkout, board: board, live: live, stats: stats,
-		checks: checks, lab: lab, metrics: metrics, limits: limits,
+		checks: checks, lab: lab, limits: limits, proxies: proxies,
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }

@@ -112,7 +112,7 @@ func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	case scs.Modified:
-		token, expiry, err := s.sessions.Commit(ctx)
+		token, _, err := s.sessions.Commit(ctx)
 		switch {
 		case errors.Is(err, sessions.ErrEnded):
 			s.log.Debug("session ended while the request ran; not written back", "path", r.URL.Path)
@@ -121,11 +121,25 @@ func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			s.sessionSaveFailed(w, r, err)
 		default:
-			s.sessions.WriteSessionCookie(ctx, w, token, expiry)
+			s.writeSessionCookie(w, r, token)
 		}
 	case scs.Destroyed:
-		s.sessions.WriteSessionCookie(ctx, w, "", time.Time{})
+		s.writeSessionCookie(w, r, "")
 	}
+}
+
+// writeSessionCookie sends the session cookie: token, or, when token is empty, an expired
+// cookie that makes the browser forget it. It is Secure when the request came over HTTPS
+// (directly or through a trusted proxy), or always with SHOP_SESSION_SECURE.
+func (s *Server) writeSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
+	c := s.sessions.Cookie
+	cookie := &http.Cookie{Name: c.Name, Value: token, Path: c.Path, Domain: c.Domain, HttpOnly: c.HttpOnly,
+		SameSite: c.SameSite, Secure: c.Secure || s.overHTTPS(r)}
+	if token == "" {
+		cookie.Expires, cookie.MaxAge = time.Unix(1, 0), -1
+	}
+	w.Header().Add("Set-Cookie", cookie.String())
+	w.Header().Add("Cache-Control", `no-cache="Set-Cookie"`)
 }
 
 // sessionWriter saves the session just before the response's header is written, so that

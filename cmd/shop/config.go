@@ -25,6 +25,9 @@ import (
 // Defaults that make `go run ./cmd/shop` work on a laptop.
 const (
 	defaultAddr        = ":8080"
+	// defaultMetricsAddr keeps /metrics (host, pid, internals) off the public port and off
+	// the network, as Prometheus exporters usually do; 9090 is the usual exporter port.
+	defaultMetricsAddr = "127.0.0.1:9090"
 	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/shop?sslmode=disable"
 	defaultRedisURL    = "redis://127.0.0.1:6379/0"
 )
@@ -34,6 +37,7 @@ const (
 type config struct {
 	app.Config
 	Addr            string        // SHOP_ADDR: host:port to listen on
+	MetricsAddr     string        // SHOP_METRICS_ADDR: host:port of the Prometheus listener; empty: none
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
 
@@ -48,6 +52,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	cfg := config{
 		Config:          app.Defaults(defaultDatabaseURL, defaultRedisURL),
 		Addr:            defaultAddr,
+		MetricsAddr:     defaultMetricsAddr,
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -67,6 +72,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bad("SHOP_ADDR", "host:port such as :8080 or 127.0.0.1:8080", cfg.Addr, nil)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 || strings.ContainsAny(host, "/ ") {
 		bad("SHOP_ADDR", "host:port with a port from 0 to 65535", cfg.Addr, nil)
+	}
+
+	switch v := getenv("SHOP_METRICS_ADDR"); v {
+	case "":
+	case "off":
+		cfg.MetricsAddr = ""
+	default:
+		cfg.MetricsAddr = v
+		if _, port, err := net.SplitHostPort(v); err != nil {
+			bad("SHOP_METRICS_ADDR", "host:port such as 127.0.0.1:9090 or :9090, or off", v, nil)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("SHOP_METRICS_ADDR", "host:port with a port from 0 to 65535, or off", v, nil)
+		}
 	}
 
 	if v := getenv("SHOP_DATABASE_URL"); v != "" {
@@ -258,6 +276,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("redis_reader_url", redactURL(c.RedisReaderURL)),

@@ -49,7 +49,19 @@ var listeningLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // returns the base URL; the shop is stopped, and must exit cleanly, when the test ends.
 func startShop(t *testing.T, env map[string]string) string {
 	t.Helper()
+	url, _ := startShopLogs(t, env)
+	return url
+}
+
+var metricsLine = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
+
+// startShopLogs is startShop that also returns the shop's log.
+func startShopLogs(t *testing.T, env map[string]string) (string, *syncBuffer) {
+	t.Helper()
 	env["SHOP_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["SHOP_METRICS_ADDR"]; !ok {
+		env["SHOP_METRICS_ADDR"] = "127.0.0.1:0"
+	}
 	if _, ok := env["SHOP_REDIS_KEY_PREFIX"]; !ok {
 		_, env["SHOP_REDIS_KEY_PREFIX"] = testenv.Redis(t)
 	}
@@ -80,14 +92,14 @@ func startShop(t *testing.T, env map[string]string) string {
 			if resp, err := http.Get(base + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
-					return base
+					return base, logs
 				}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("shop never became ready; logs:\n%s", logs)
-	return ""
+	return "", nil
 }
 
 func body(t *testing.T, url string) (int, string) {
@@ -127,7 +139,7 @@ func TestRunServesTheShop(t *testing.T) {
 }
 
 func TestCacheOffStillCounts(t *testing.T) {
-	url := startShop(t, map[string]string{
+	url, logs := startShopLogs(t, map[string]string{
 		"SHOP_DATABASE_URL": testenv.SeededDBURL(t),
 		"SHOP_REDIS_URL":    testenv.RedisURL(),
 		"SHOP_SEED":         "false",
@@ -143,7 +155,16 @@ func TestCacheOffStillCounts(t *testing.T) {
 			t.Errorf("X-Cache with the cache off = %q, want BYPASS", got)
 		}
 	}
-	_, metrics := body(t, url+"/metrics")
+	// /metrics is on its own listener (SHOP_METRICS_ADDR), not on the shop's port.
+	if status, _ := body(t, url+"/metrics"); status != http.StatusNotFound {
+		t.Errorf("GET /metrics on the shop's port = %d, want 404", status)
+	}
+	m := metricsLine.FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no metrics listener in the logs:\n%s", logs)
+	}
+	metricsURL := "http://" + m[1] + "/metrics"
+	_, metrics := body(t, metricsURL)
 	if !strings.Contains(metrics, `shop_cache_requests_total{cache="product",result="bypass"} 2`) {
 		t.Error("/metrics does not count the bypasses of a shop with its cache off")
 	}

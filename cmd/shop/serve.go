@@ -28,6 +28,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		return err
 	}
 	defer shop.Close()
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(cfg.MetricsAddr, shop.Metrics.Handler(), logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	shop.Start(ctx)
 	err = listenAndServe(ctx, cfg, logger, shop.Handler, shop.Live.Close)
 
@@ -80,4 +87,23 @@ func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handle
 		return fmt.Errorf("http: %w", err)
 	}
 	return nil
+}
+
+// serveMetrics serves GET /metrics on its own listener at addr, until stop is called.
+func serveMetrics(addr string, metrics http.Handler, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("SHOP_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
