@@ -24,7 +24,7 @@ import (
 
 // Defaults that make `go run ./cmd/shop` work on a laptop.
 const (
-	defaultAddr        = ":8080"
+	defaultAddr = ":8080"
 	// defaultMetricsAddr keeps /metrics (host, pid, internals) off the public port and off
 	// the network, as Prometheus exporters usually do; 9090 is the usual exporter port.
 	defaultMetricsAddr = "127.0.0.1:9090"
