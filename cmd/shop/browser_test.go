@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
@@ -21,9 +22,10 @@ import (
 // roundRobin is a reverse proxy that sends each request to the next backend in turn, with no
 // stickiness: a shopper's consecutive requests land on different instances.
 type roundRobin struct {
-	backends []*url.URL
-	next     atomic.Uint64
-	served   []atomic.Int64
+	backends  []*url.URL
+	next      atomic.Uint64
+	served    []atomic.Int64
+	checkouts atomic.Int64 // POST /checkout requests passed on
 }
 
 func newRoundRobin(t *testing.T, bases ...string) (*roundRobin, *httptest.Server) {
@@ -39,6 +41,12 @@ func newRoundRobin(t *testing.T, bases ...string) (*roundRobin, *httptest.Server
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		i := int(rr.next.Add(1)-1) % len(rr.backends)
 		rr.served[i].Add(1)
+		if pr.In.Method == http.MethodPost && pr.In.URL.Path == "/checkout" {
+			rr.checkouts.Add(1)
+			// Like a balancer that lets a request run on when its client goes away (nginx's
+			// proxy_ignore_client_abort): a browser's second click does not cancel the first.
+			*pr.Out = *pr.Out.WithContext(context.WithoutCancel(pr.Out.Context()))
+		}
 		pr.SetURL(rr.backends[i])
 		pr.Out.Host = pr.In.Host // the shop compares Origin with Host, as behind a real balancer
 	}}
@@ -63,21 +71,11 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// TestBrowserJourney drives headless Chromium through sign-up, two products in the cart,
-// checkout and the order page, against two shop instances behind a round-robin proxy.
-func TestBrowserJourney(t *testing.T) {
-	exe := chromium(t)
-	dbURL := testenv.SeededDBURL(t)
-	_, prefix := testenv.Redis(t)
-	env := func() map[string]string {
-		return map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(),
-			"SHOP_SEED": "false", "SHOP_REDIS_KEY_PREFIX": prefix}
-	}
-	a, b := startShop(t, env()), startShop(t, env())
-	rr, lb := newRoundRobin(t, a, b)
-
+// newChromium starts a headless Chromium for the test, with a deadline for the whole test.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
+		chromedp.ExecPath(chromium(t)),
 		chromedp.NoSandbox,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
@@ -87,11 +85,27 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.WindowSize(1200, 900),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestBrowserJourney drives headless Chromium through sign-up, two products in the cart,
+// checkout and the order page, against two shop instances behind a round-robin proxy.
+func TestBrowserJourney(t *testing.T) {
+	chromium(t)
+	dbURL := testenv.SeededDBURL(t)
+	_, prefix := testenv.Redis(t)
+	env := func() map[string]string {
+		return map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(),
+			"SHOP_SEED": "false", "SHOP_REDIS_KEY_PREFIX": prefix}
+	}
+	a, b := startShop(t, env()), startShop(t, env())
+	rr, lb := newRoundRobin(t, a, b)
+	ctx := newChromium(t)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(lb.URL+"/register"),
@@ -145,4 +159,100 @@ func TestBrowserJourney(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot of the order page: %s", path)
+}
+
+// TestBrowserDoubleClickAndRedirect: in a real browser, two quick clicks on "Place order"
+// send two checkouts and make one order; and a sign-in link whose next is a path that
+// browsers read as another host (a tab in it) lands on the shop.
+func TestBrowserDoubleClickAndRedirect(t *testing.T) {
+	chromium(t)
+	dbURL := testenv.SeededDBURL(t)
+	_, prefix := testenv.Redis(t)
+	env := func() map[string]string {
+		return map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(),
+			"SHOP_SEED": "false", "SHOP_REDIS_KEY_PREFIX": prefix}
+	}
+	rr, lb := newRoundRobin(t, startShop(t, env()), startShop(t, env()))
+	ctx := newChromium(t)
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(lb.URL+"/register"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "gus@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Gus"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a fine long password"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		chromedp.Navigate(lb.URL+"/products/1"),
+		chromedp.Click(chromedp.CSS("form.add button")),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/checkout"] button`)),
+	)
+	if err != nil {
+		t.Fatalf("to the cart: %v", err)
+	}
+	// The second click comes while the first checkout is still running: the first waits on a
+	// lock of the orders table (reads pass) until both clicks were sent.
+	pool := testenv.Pool(t, dbURL)
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(context.Background(), `LOCK TABLE orders IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	// Both clicks are mouse clicks at the button's place on the screen, as a hand makes them
+	// (the page is still there while its first submission waits for an answer).
+	box, err := chromedp.Run(ctx, chromedp.Dimensions(chromedp.CSS(`form[action="/checkout"] button`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := (box.Content[0]+box.Content[4])/2, (box.Content[1]+box.Content[5])/2
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the first checkout waits on the lock", func() bool {
+		var n int
+		pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO orders%'`).Scan(&n)
+		return n > 0
+	})
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
+		t.Fatalf("second click: %v", err)
+	}
+	waitUntil(t, 30*time.Second, "the second checkout reaches the shop", func() bool { return rr.checkouts.Load() == 2 })
+	if err := tx.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("article.order"))); err != nil {
+		t.Fatalf("after the double click: %v", err)
+	}
+	var orders int
+	if err := pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = 'gus@example.com'`).Scan(&orders); err != nil {
+		t.Fatal(err)
+	}
+	if orders != 1 {
+		t.Errorf("a double click on Place order made %d orders, want 1", orders)
+	}
+
+	// Sign out, and in again through a link whose next Chromium would read as //evil.example.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)),
+		chromedp.Navigate(lb.URL+"/login?next=/%09/evil.example"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "gus@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a fine long password"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	if err != nil {
+		t.Fatalf("sign in with a crafted next: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc != lb.URL+"/" {
+		t.Errorf("after signing in with next=/%%09/evil.example the browser is at %q, want %s/", loc, lb.URL)
+	}
 }
