@@ -161,6 +161,44 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, name, address strin
 	return u, nil
 }
 
+// ChangePassword sets the password of user id to newPassword, if current is its password
+// now, and bumps its version. It returns ErrBadCredentials for a wrong current password, the
+// errors of CheckPassword for a new one the rules refuse, or ErrNotFound; then nothing
+// changed.
+func (s *Store) ChangePassword(ctx context.Context, id int64, current, newPassword string) (User, error) {
+	var hash string
+	var u User
+	err := s.pool.QueryRow(ctx, `SELECT password_hash, `+userColumns+` FROM users WHERE id = $1`, id).
+		Scan(&hash, &u.ID, &u.Email, &u.Name, &u.Address, &u.IsAdmin, &u.Version, &u.CreatedAt, &u.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, fmt.Errorf("accounts: change password of %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("accounts: change password of %d: %w", id, err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(current)) != nil {
+		return User{}, ErrBadCredentials
+	}
+	if err := CheckPassword(u.Email, newPassword); err != nil {
+		return User{}, err
+	}
+	newHash, err := bcrypt.GenerateFromPassword([]byte(newPassword), s.bcryptCost)
+	if err != nil {
+		return User{}, fmt.Errorf("accounts: hash password: %w", err)
+	}
+	// Only if the hash is still the one checked: of two concurrent changes, one wins.
+	rows, _ := s.pool.Query(ctx, `UPDATE users SET password_hash = $3, version = version + 1, updated_at = now()
+		WHERE id = $1 AND password_hash = $2 RETURNING `+userColumns, id, hash, string(newHash))
+	u, err = pgx.CollectExactlyOneRow(rows, scanUser)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("accounts: change password of %d: %w", id, err)
+	}
+	return u, nil
+}
+
 // ErrNotAdmin is returned by EnsureAdmin when the e-mail belongs to an account that is not
 // an admin: configuration never promotes an existing account, since anyone may have
 // registered the address before the operator chose it.

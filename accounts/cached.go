@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/shopcache/shop/cache"
@@ -13,13 +14,20 @@ import (
 type Cached struct {
 	*Store
 	profiles *cache.Aside[User]
+	sessions sessionEnder
 	log      *slog.Logger
 }
 
+// sessionEnder ends a user's sessions (sessions.Store).
+type sessionEnder interface {
+	EndAll(ctx context.Context, userID int64, keep string) (int, error)
+}
+
 // NewCached returns store with its profiles cached in c for policy.Profile, with a near
-// cache (l1) in front of Redis: a signed-in shopper's profile is read on every page.
-func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, log *slog.Logger) *Cached {
-	return &Cached{Store: store, log: log, profiles: cache.NewAside[User](c, "profile", cache.AsideOptions{
+// cache (l1) in front of Redis: a signed-in shopper's profile is read on every page. A
+// password change ends the user's other sessions through sessions.
+func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, sessions sessionEnder, log *slog.Logger) *Cached {
+	return &Cached{Store: store, log: log, sessions: sessions, profiles: cache.NewAside[User](c, "profile", cache.AsideOptions{
 		TTL: policy.Profile, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"user:"}, L1: l1,
 	})}
 }
@@ -49,6 +57,26 @@ func (c *Cached) EnsureAdmin(ctx context.Context, email, password string) (User,
 		return User{}, err
 	}
 	c.invalidate(ctx, u)
+	return u, nil
+}
+
+// ErrSessionsNotEnded is returned by ChangePassword when the password changed but the
+// user's other sessions could not all be ended (Redis away).
+var ErrSessionsNotEnded = errors.New("accounts: the password changed, but other sessions could not be ended")
+
+// ChangePassword is the password change workflow: Store.ChangePassword, then — after the
+// commit — the profile's delete-on-write and the end of every session of the user but the
+// one of token keep. It returns Store.ChangePassword's errors, and then nothing changed; or
+// ErrSessionsNotEnded (wrapping Redis's error) with the user when only the sessions failed.
+func (c *Cached) ChangePassword(ctx context.Context, id int64, current, newPassword, keep string) (User, error) {
+	u, err := c.Store.ChangePassword(ctx, id, current, newPassword)
+	if err != nil {
+		return User{}, err
+	}
+	c.invalidate(ctx, u)
+	if _, err := c.sessions.EndAll(ctx, id, keep); err != nil {
+		return u, errors.Join(ErrSessionsNotEnded, err)
+	}
 	return u, nil
 }
 

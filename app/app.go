@@ -109,6 +109,7 @@ type App struct {
 	Cache    *cache.Cache
 	Catalog  *catalog.Cached
 	Accounts *accounts.Cached
+	Sessions *sessions.Store
 	Carts    *orders.Carts
 	Checkout *orders.Checkout
 	Board    *leaderboard.Board
@@ -221,7 +222,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Board = leaderboard.New(a.Redis, a.Pool, cfg.RedisKeyPrefix, logger)
 	a.Live = leaderboard.NewLive(a.Board, handlers.BestsellerCount)
 	a.Catalog = catalog.NewCached(catalog.NewStore(a.Pool).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, a.Board, logger)
-	a.Accounts = accounts.NewCached(accounts.NewStore(a.Pool, cfg.BcryptCost).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, logger)
+	a.Sessions = sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix,
+		func(id int64) string { return cfg.RedisKeyPrefix + keys.UserSessions(id) }, cfg.SessionIdleTimeout)
+	a.Accounts = accounts.NewCached(accounts.NewStore(a.Pool, cfg.BcryptCost).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, a.Sessions, logger)
 	a.Carts = orders.NewCarts(a.Redis, cfg.RedisKeyPrefix, cfg.SessionLifetime)
 	a.Checkout = orders.NewCheckout(a.Carts, orders.NewStore(a.Pool), a.Catalog, saleRecorder{a.Board}, logger)
 	a.Views = pageviews.NewCounter(a.Redis, a.Pool, cfg.RedisKeyPrefix)
@@ -232,7 +235,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
-	sessionStore := reqstats.SessionStore{Store: sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix, cfg.SessionIdleTimeout)}
+	sessionStore := reqstats.SessionStore{Store: a.Sessions}
 	a.Handler = handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),

@@ -124,14 +124,57 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 type accountPage struct {
-	User *accounts.User
-	Form *profileForm
+	User     *accounts.User
+	Form     *profileForm
+	Password *passwordForm
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
 	setXCache(w, r, keys.User(u.ID))
-	s.render(w, r, http.StatusOK, "account", "Your account", accountPage{User: u, Form: &profileForm{Name: u.Name, Address: u.Address}})
+	s.render(w, r, http.StatusOK, "account", "Your account", accountPage{User: u, Form: &profileForm{Name: u.Name, Address: u.Address}, Password: &passwordForm{}})
+}
+
+// handleAccountPassword changes the password, and signs the account out everywhere else: the
+// session's token is renewed, and every other session of the user ends.
+func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
+	values, err := parseForm(w, r)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	u := currentUser(ctx)
+	f := &passwordForm{Current: values.Get("current_password"), New: values.Get("new_password")}
+	refuse := func() {
+		f.Current, f.New = "", ""
+		s.render(w, r, http.StatusUnprocessableEntity, "account", "Your account",
+			accountPage{User: u, Form: &profileForm{Name: u.Name, Address: u.Address}, Password: f})
+	}
+	if !f.validate(u.Email) {
+		refuse()
+		return
+	}
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	_, err = s.accounts.ChangePassword(ctx, u.ID, f.Current, f.New, s.sessions.Token(ctx))
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		f.Errors.add("current_password", "That is not your password as it is now.")
+		refuse()
+		return
+	case errors.Is(err, accounts.ErrSessionsNotEnded):
+		s.log.Error("password changed but other sessions not ended", "user", u.ID, "err", err)
+		s.flash(ctx, "Your password is changed. Other sessions of your account could not all be signed out just now: sign out on your other devices.")
+	case err != nil:
+		s.serveError(w, r, err)
+		return
+	default:
+		s.flash(ctx, "Your password is changed, and every other session of your account is signed out.")
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
 func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +186,7 @@ func (s *Server) handleAccountUpdate(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
 	f := &profileForm{Name: values.Get("name"), Address: values.Get("address")}
 	if !f.validate() {
-		s.render(w, r, http.StatusUnprocessableEntity, "account", "Your account", accountPage{User: u, Form: f})
+		s.render(w, r, http.StatusUnprocessableEntity, "account", "Your account", accountPage{User: u, Form: f, Password: &passwordForm{}})
 		return
 	}
 	if _, err := s.accounts.UpdateProfile(r.Context(), u.ID, f.Name, f.Address); err != nil {

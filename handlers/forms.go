@@ -73,18 +73,18 @@ func (fe fieldErrors) checkEmail(value string) {
 
 // checkPassword records why a new password for the account email is refused, if it is
 // (accounts.CheckPassword's rules: NIST SP 800-63B §5.1.1.2, and bcrypt's 72 bytes).
-func (fe fieldErrors) checkPassword(email, value string) {
+func (fe fieldErrors) checkPassword(field, email, value string) {
 	switch err := accounts.CheckPassword(email, value); {
 	case errors.Is(err, accounts.ErrPasswordTooShort):
-		fe.add("password", fmt.Sprintf("Use at least %d characters.", accounts.MinPasswordLength))
+		fe.add(field, fmt.Sprintf("Use at least %d characters.", accounts.MinPasswordLength))
 	case errors.Is(err, accounts.ErrPasswordTooLong):
-		fe.add("password", fmt.Sprintf("Use at most %d bytes (%d plain letters; accented letters count two): "+
+		fe.add(field, fmt.Sprintf("Use at most %d bytes (%d plain letters; accented letters count two): "+
 			"the shop keeps passwords with bcrypt, which reads only the first %d bytes.", accounts.MaxPasswordBytes, accounts.MaxPasswordBytes, accounts.MaxPasswordBytes))
 	case errors.Is(err, accounts.ErrPasswordCommon):
-		fe.add("password", "That password is among the 10,000 most common ones, which attackers try first. "+
+		fe.add(field, "That password is among the 10,000 most common ones, which attackers try first. "+
 			"Choose another: a few unrelated words make a strong one that is easy to remember.")
 	case errors.Is(err, accounts.ErrPasswordIsEmail):
-		fe.add("password", "Your password can't be your e-mail address or the part before the @. Choose another.")
+		fe.add(field, "Your password can't be your e-mail address or the part before the @. Choose another.")
 	}
 }
 
@@ -98,7 +98,7 @@ func (f *registerForm) validate() bool {
 	f.Errors = fieldErrors{}
 	f.Errors.checkEmail(f.Email)
 	f.Errors.checkLength("name", "Name", f.Name, true, accounts.MaxNameLength)
-	f.Errors.checkPassword(f.Email, f.Password)
+	f.Errors.checkPassword("password", f.Email, f.Password)
 	return len(f.Errors) == 0
 }
 
@@ -115,6 +115,24 @@ func (f *loginForm) validate() bool {
 	f.Errors.checkLength("email", "E-mail", f.Email, true, accounts.MaxEmailLength)
 	if f.Password == "" {
 		f.Errors.add("password", "Password is required.")
+	}
+	return len(f.Errors) == 0
+}
+
+// passwordForm changes the signed-in user's password. Neither password is sent back.
+type passwordForm struct {
+	Current, New string
+	Errors       fieldErrors
+}
+
+func (f *passwordForm) validate(email string) bool {
+	f.Errors = fieldErrors{}
+	if f.Current == "" {
+		f.Errors.add("current_password", "Enter your password as it is now.")
+	}
+	f.Errors.checkPassword("new_password", email, f.New)
+	if f.Current != "" && f.New == f.Current {
+		f.Errors.add("new_password", "That is your password now: choose a new one.")
 	}
 	return len(f.Errors) == 0
 }

@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /logout", s.handleLogout)
 	pages.Handle("GET /account", s.requireLogin(s.handleAccount))
 	pages.Handle("POST /account", s.requireLogin(s.handleAccountUpdate))
+	pages.Handle("POST /account/password", s.requireLogin(s.handleAccountPassword))
 
 	pages.HandleFunc("GET /cart", s.handleCart)
 	pages.HandleFunc("POST /cart/items", s.handleCartAdd)

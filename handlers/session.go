@@ -112,6 +112,9 @@ func (s *Server) saveSession(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	case scs.Modified:
+		if id := s.sessions.GetInt64(ctx, sessionUserID); id != 0 {
+			ctx = sessions.ForUser(ctx, id) // a new token joins the user's index
+		}
 		token, _, err := s.sessions.Commit(ctx)
 		switch {
 		case errors.Is(err, sessions.ErrEnded):

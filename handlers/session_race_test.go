@@ -185,3 +185,34 @@ func TestReadsDoNotRewriteTheSession(t *testing.T) {
 	}
 	expect(t, "cart page whose session cannot be saved", carol.get("/cart"), http.StatusOK, "Added 1")
 }
+
+// TestPasswordChangeEndsOtherSessions: changing the password signs the account out in every
+// other browser (the per-user index of sessions in Redis), renews this browser's token, and
+// a refused change changes nothing.
+func TestPasswordChangeEndsOtherSessions(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t))
+	here, there := newShopper(t, shop.URL), newShopper(t, shop.URL)
+	here.register("hal@example.com", "Hal", "a fine long password")
+	expect(t, "sign in elsewhere", there.post("/login", url.Values{"email": {"hal@example.com"}, "password": {"a fine long password"}}), http.StatusSeeOther)
+	before := here.sessionCookie()
+
+	change := func(current, next string) response {
+		return here.post("/account/password", url.Values{"current_password": {current}, "new_password": {next}})
+	}
+	expect(t, "wrong current password", change("not my password", "another fine password"), http.StatusUnprocessableEntity, "not your password")
+	expect(t, "a common new password", change("a fine long password", "password1"), http.StatusUnprocessableEntity, "most common")
+	expect(t, "still signed in elsewhere after refused changes", there.get("/account"), http.StatusOK, "hal@example.com")
+
+	expect(t, "change the password", change("a fine long password", "another fine password"), http.StatusSeeOther)
+	if after := here.sessionCookie(); after == before || after == "" {
+		t.Errorf("token after the change = %q, want a new one", after)
+	}
+	expect(t, "this browser", here.get("/account"), http.StatusOK, "every other session of your account is signed out")
+	if r := there.get("/account"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login") {
+		t.Errorf("the other browser after the change = %d to %q, want sent to sign in", r.status, r.location)
+	}
+	expect(t, "old password", newShopper(t, shop.URL).post("/login", url.Values{"email": {"hal@example.com"}, "password": {"a fine long password"}}),
+		http.StatusUnprocessableEntity)
+	expect(t, "new password", newShopper(t, shop.URL).post("/login", url.Values{"email": {"hal@example.com"}, "password": {"another fine password"}}),
+		http.StatusSeeOther)
+}

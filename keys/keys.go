@@ -50,6 +50,10 @@ func Cart(cartID string) string { return "cart:" + cartID }
 // SessionPrefix starts every session key: "session:{token}".
 const SessionPrefix = "session:"
 
+// UserSessions is the set of the session tokens of one signed-in user:
+// "sessions:user:{id}". A password change ends every session in it.
+func UserSessions(userID int64) string { return "sessions:user:" + strconv.FormatInt(userID, 10) }
+
 // Session is the key of one session: "session:{token}".
 func Session(token string) string { return SessionPrefix + token }
 

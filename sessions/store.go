@@ -22,6 +22,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -32,22 +33,33 @@ import (
 // it ran: nothing was written.
 var ErrEnded = errors.New("sessions: the session ended during the request")
 
-// Store keeps sessions in Redis through rdb (a *redis.Client or *redis.ClusterClient).
+// Store keeps sessions in Redis through rdb (a *redis.Client or *redis.ClusterClient), and
+// an index of each signed-in user's sessions, so that all of them can be ended at once.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	idle   time.Duration
+	rdb      redis.UniversalClient
+	prefix   string                    // before each token
+	indexKey func(userID int64) string // the user's set of tokens, deployment prefix included
+	idle     time.Duration
 }
 
 var _ scs.CtxStore = (*Store)(nil)
 
-// New returns a store whose keys are prefix + token, and whose sessions expire idle after
-// their last request (0: only at the deadline scs gives).
-func New(rdb redis.UniversalClient, prefix string, idle time.Duration) *Store {
-	return &Store{rdb: rdb, prefix: prefix, idle: idle}
+// New returns a store whose session keys are prefix + token and whose index of a user's
+// sessions is at indexKey(user id), and whose sessions expire idle after their last request
+// (0: only at the deadline scs gives).
+func New(rdb redis.UniversalClient, prefix string, indexKey func(userID int64) string, idle time.Duration) *Store {
+	return &Store{rdb: rdb, prefix: prefix, indexKey: indexKey, idle: idle}
 }
 
 type loadedKey struct{}
+
+type userKey struct{}
+
+// ForUser returns ctx noting that the session being committed is userID's signed-in
+// session: a new token is then added to the user's index.
+func ForUser(ctx context.Context, userID int64) context.Context {
+	return context.WithValue(ctx, userKey{}, userID)
+}
 
 // Loaded returns ctx noting that the request loaded the existing session token from the
 // store: a commit of that token then only updates it, never creates it again.
@@ -93,8 +105,48 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, deadline 
 		return ErrEnded
 	case errors.Is(err, redis.Nil):
 		return errors.New("sessions: a new token is already taken")
+	case err != nil:
+		return err
+	}
+	if userID, ok := ctx.Value(userKey{}).(int64); ok && args.Mode == "NX" {
+		// The index lives as long as its newest session can; tokens of sessions that ended
+		// stay in it harmlessly until then.
+		key := s.indexKey(userID)
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.SAdd(ctx, key, token)
+			p.PExpireAt(ctx, key, deadline)
+			return nil
+		})
 	}
 	return err
+}
+
+// EndAll ends every session of userID but the one of token keep ("" for none): a password
+// change signs the account out everywhere else. It returns how many sessions it ended.
+func (s *Store) EndAll(ctx context.Context, userID int64, keep string) (int, error) {
+	key := s.indexKey(userID)
+	tokens, err := s.rdb.SMembers(ctx, key).Result()
+	if err != nil {
+		return 0, fmt.Errorf("sessions: index of user %d: %w", userID, err)
+	}
+	var ended []*redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, t := range tokens {
+			if t != keep {
+				ended = append(ended, p.Del(ctx, s.prefix+t))
+				p.SRem(ctx, key, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sessions: end the sessions of user %d: %w", userID, err)
+	}
+	n := 0
+	for _, c := range ended {
+		n += int(c.Val())
+	}
+	return n, nil
 }
 
 // TouchCtx moves the idle expiry of an unchanged session without rewriting it (PEXPIREAT,

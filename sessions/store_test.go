@@ -3,6 +3,7 @@ package sessions_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ func TestStore(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	ctx := context.Background()
 	ttl := func(token string) time.Duration { return rdb.PTTL(ctx, prefix+token).Val() }
-	store := sessions.New(rdb, prefix, 10*time.Minute)
+	index := func(id int64) string { return prefix + "index:" + strconv.FormatInt(id, 10) }
+	store := sessions.New(rdb, prefix, index, 10*time.Minute)
 	var _ scs.CtxStore = store
 
 	if _, found, err := store.FindCtx(ctx, "unknown"); found || err != nil {
@@ -73,5 +75,27 @@ func TestStore(t *testing.T) {
 	}
 	if n := rdb.Exists(ctx, prefix+"tok1").Val(); n != 0 {
 		t.Error("an ended session is back in Redis")
+	}
+
+	// A signed-in user's new sessions are indexed; EndAll ends all of them but one.
+	for _, tok := range []string{"u1", "u2", "u3"} {
+		if err := store.CommitCtx(sessions.ForUser(ctx, 7), tok, []byte("signed in"), deadline); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.CommitCtx(ctx, "anon", []byte("anonymous"), deadline); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.SMembers(ctx, index(7)).Val(); len(got) != 3 {
+		t.Errorf("index of user 7 = %v, want its 3 sessions", got)
+	}
+	n, err := store.EndAll(ctx, 7, "u2")
+	if err != nil || n != 2 {
+		t.Errorf("EndAll(keep u2) = %d, %v; want 2 ended", n, err)
+	}
+	for tok, want := range map[string]int64{"u1": 0, "u2": 1, "u3": 0, "anon": 1} {
+		if got := rdb.Exists(ctx, prefix+tok).Val(); got != want {
+			t.Errorf("session %s exists = %d after EndAll, want %d", tok, got, want)
+		}
 	}
 }
