@@ -240,7 +240,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
-		a.Board, a.Live, pageviews.NewReader(a.Redis, a.Board, a.Views),
+		a.Board, a.Live, pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views),
 		[]handlers.Check{
 			{Name: "postgres", Ping: a.Pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degradable: true},
@@ -257,6 +257,17 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		cfg.TrustedProxies,
 	)
 	return a, nil
+}
+
+// boardRank adapts the board's rank read to the page views' RankQueuer.
+type boardRank struct{ board *leaderboard.Board }
+
+func (b boardRank) queue(ctx context.Context, p redis.Pipeliner, id int64) func() (int, int64, error) {
+	get := b.board.QueueRank(ctx, p, id)
+	return func() (int, int64, error) {
+		r, err := get()
+		return r.Rank, r.Units, err
+	}
 }
 
 // saleRecorder counts a placed order on the bestseller boards.
