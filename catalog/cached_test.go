@@ -33,7 +33,7 @@ func TestWriteThroughAfterCommitOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	var duringTx string
-	store.BeforeCommit = func(int64) { duringTx = rdb.Get(ctx, prefix+"product:1").Val() }
+	store.SetBeforeCommit(func(int64) { duringTx = rdb.Get(ctx, prefix+"product:1").Val() })
 	p, err := cached.UpdateProduct(ctx, 1, catalog.ProductUpdate{
 		Name: "RENAMED HEART", Description: before.Description, Price: 399, Stock: 7, Version: before.Version,
 	})

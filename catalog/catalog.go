@@ -94,9 +94,9 @@ type Store struct {
 	pool    *pgxpool.Pool
 	latency time.Duration
 
-	// BeforeCommit, when set, runs inside UpdateProduct's transaction just before the
-	// commit: a test hook to look at the cache while the change is not yet committed.
-	BeforeCommit func(id int64)
+	// beforeCommit, when set (export_test.go), runs inside UpdateProduct's transaction just
+	// before the commit: a test hook to look at the cache while the change is not committed.
+	beforeCommit func(id int64)
 }
 
 // NewStore returns a Store over pool.
@@ -343,8 +343,8 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, u ProductUpdate) (P
 		if err != nil {
 			return err
 		}
-		if s.BeforeCommit != nil {
-			s.BeforeCommit(id)
+		if s.beforeCommit != nil {
+			s.beforeCommit(id)
 		}
 		return nil
 	})
