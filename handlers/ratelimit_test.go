@@ -166,7 +166,7 @@ func TestRateLimitFailsOpen(t *testing.T) {
 	t.Cleanup(func() { admin.Close() })
 	_, prefix := testenv.Redis(t)
 	allowed := []any{"ACL", "SETUSER", "nolimits", "on", ">pw", "&*", "+@all"}
-	for _, family := range []string{"session", "cart", "user", "product", "lease", "list", "home", "lb", "views"} {
+	for _, family := range []string{"session", "sessions", "cart", "user", "product", "lease", "list", "home", "lb", "views"} {
 		allowed = append(allowed, "~"+prefix+family+":*")
 	}
 	if err := admin.Do(context.Background(), allowed...).Err(); err != nil {
