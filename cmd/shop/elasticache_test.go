@@ -103,7 +103,7 @@ func TestTLSAndAuthJourney(t *testing.T) {
 
 // TestFailover swaps a primary and its replica behind a proxy that, like ElastiCache's
 // primary endpoint, sends new connections to the new primary while open ones stay with the
-// old one, which now answers writes with READONLY. Sign-in (the session, through redigo) and
+// old one, which now answers writes with READONLY. Sign-in (the session) and
 // the cart (go-redis) must write again within 5 s, and the session made before the failover
 // must survive it (it was replicated).
 func TestFailover(t *testing.T) {
