@@ -3,12 +3,18 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/sessions"
 )
 
 // TestEnsureAdminNeverPromotes: registering the e-mail an operator later puts in
@@ -51,5 +57,38 @@ func TestEnsureAdminNeverPromotes(t *testing.T) {
 	}
 	if _, err := store.Authenticate(ctx, "admin@example.com", "second admin password"); err != nil {
 		t.Errorf("the admin's new configured password does not work: %v", err)
+	}
+}
+
+// TestChangedAdminPasswordEndsAdminSessions: when SHOP_ADMIN_PASSWORD changes, the next start
+// ends every session of the admin; the same password at a restart ends none.
+func TestChangedAdminPasswordEndsAdminSessions(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := testenv.Redis(t)
+	cache.NewGuard(cache.GuardOptions{}).Install(rdb)
+	store := sessions.New(rdb, prefix+"session:", func(id int64) string { return prefix + "index:" + strconv.FormatInt(id, 10) }, time.Hour)
+	users := accounts.NewCached(accounts.NewStore(testenv.DB(t), bcrypt.MinCost), cache.New(rdb, cache.Options{Prefix: prefix}),
+		cache.DefaultPolicy(), cache.L1Options{}, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	admin, err := users.EnsureAdmin(ctx, "admin@example.com", "first admin password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CommitCtx(sessions.ForUser(ctx, admin.ID), "admintok", []byte("signed in"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	signedIn := func() bool { return rdb.Exists(ctx, prefix+"session:admintok").Val() == 1 }
+
+	if _, err := users.EnsureAdmin(ctx, "admin@example.com", "first admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if !signedIn() {
+		t.Error("a restart with the same admin password ended the admin's session")
+	}
+	if _, err := users.EnsureAdmin(ctx, "admin@example.com", "second admin password"); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn() {
+		t.Error("a changed admin password left the admin's session open")
 	}
 }

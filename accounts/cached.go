@@ -3,7 +3,11 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/keys"
@@ -50,13 +54,27 @@ func (c *Cached) UpdateProfile(ctx context.Context, id int64, name, address stri
 	return u, nil
 }
 
-// EnsureAdmin is Store.EnsureAdmin, then delete-on-write of the admin's profile.
+// EnsureAdmin is Store.EnsureAdmin, then delete-on-write of the admin's profile; and when
+// it changed an existing admin's password (SHOP_ADMIN_PASSWORD changed), it ends every
+// session of that admin, as a password change does. Ending them is best effort: a failure
+// is logged, and they end at their idle timeout.
 func (c *Cached) EnsureAdmin(ctx context.Context, email, password string) (User, error) {
+	var old string
+	err := c.Store.pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE email = $1 AND is_admin`,
+		NormalizeEmail(email)).Scan(&old)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return User{}, fmt.Errorf("accounts: ensure admin: %w", err)
+	}
 	u, err := c.Store.EnsureAdmin(ctx, email, password)
 	if err != nil {
 		return User{}, err
 	}
 	c.invalidate(ctx, u)
+	if old != "" && bcrypt.CompareHashAndPassword([]byte(old), []byte(password)) != nil {
+		if _, err := c.sessions.EndAll(ctx, u.ID, ""); err != nil {
+			c.log.Warn("admin password changed but the admin's sessions were not ended; they end at their idle timeout", "err", err)
+		}
+	}
 	return u, nil
 }
 
