@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Terraform checks of infra/terraform, offline: fmt, then init, validate and test in the root
+# and every module, then a plan of each shipped tfvars file checked for what must never be in it
+# (a plain-HTTP listener that forwards, a secret other than the ElastiCache AUTH token).
+#
+# The Terraform registry is not reachable from CI, so the providers come from filesystem mirrors:
+#   hashicorp/random  built from source through the Go module proxy into $SHOP_TF_MIRROR
+#                     (default /var/cache/shop-terraform-mirror, kept between runs);
+#   hashicorp/aws     taken from $SHOP_TF_AWS_MIRROR (default /opt/tf-plugins) or $SHOP_TF_MIRROR.
+# A machine without the aws provider fails here, loudly: nothing is skipped.
+#
+# Usage: bash infra/terraform/check.sh      (from anywhere; CI runs it from .ci/run)
+# Prints "terraform test: N passed, M failed" and exits non-zero when anything failed.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+MIRROR=${SHOP_TF_MIRROR:-/var/cache/shop-terraform-mirror}
+AWS_MIRROR=${SHOP_TF_AWS_MIRROR:-/opt/tf-plugins}
+
+# hashicorp/random 3.9.0. Its go.mod names the module github.com/terraform-providers/…, so the
+# proxy serves its v3 tags only as this pseudo-version of the hashicorp path (commit e1092b0cfc07,
+# the 3.9.0 changelog at its top). go.sum checking covers the download as for any module.
+RANDOM_MODULE=github.com/hashicorp/terraform-provider-random
+RANDOM_MODULE_VERSION=v1.3.2-0.20260824155315-e1092b0cfc07
+RANDOM_VERSION=3.9.0
+
+# terraform itself, when it is not on PATH: built the same way (the module path is v1-clean).
+TERRAFORM_VERSION=1.11.4
+
+say() { echo "terraform-check: $*"; }
+die() {
+  echo "terraform-check: FAIL: $*" >&2
+  exit 1
+}
+
+platform="$(go env GOOS)_$(go env GOARCH)"
+export GOFLAGS="${GOFLAGS:-} -mod=mod" GOWORK=off CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export TF_CLI_CONFIG_FILE="$work/terraform.rc"
+: >"$TF_CLI_CONFIG_FILE"
+
+# ---------------------------------------------------------------- terraform
+
+TF=$(command -v terraform || true)
+if [ -z "$TF" ]; then
+  TF="$MIRROR/bin/terraform-$TERRAFORM_VERSION"
+  if [ ! -x "$TF" ]; then
+    say "terraform is not on PATH: building $TERRAFORM_VERSION from the Go module proxy into $MIRROR/bin"
+    mkdir -p "$MIRROR/bin"
+    (cd "$(mktemp -d)" && GOBIN="$MIRROR/bin.tmp" go install "github.com/hashicorp/terraform@v$TERRAFORM_VERSION") ||
+      die "could not build terraform $TERRAFORM_VERSION"
+    mv "$MIRROR/bin.tmp/terraform" "$TF"
+  fi
+fi
+say "$("$TF" version | head -1)"
+
+# ---------------------------------------------------------------- providers
+
+random_bin="$MIRROR/registry.terraform.io/hashicorp/random/$RANDOM_VERSION/$platform/terraform-provider-random_v$RANDOM_VERSION"
+if [ -x "$random_bin" ]; then
+  say "hashicorp/random $RANDOM_VERSION: cached in $MIRROR"
+else
+  say "hashicorp/random $RANDOM_VERSION: building from $RANDOM_MODULE@$RANDOM_MODULE_VERSION (a few minutes the first time)"
+  start=$SECONDS
+  tmp=$(mktemp -d)
+  dir=$(cd "$tmp" && go mod download -json "$RANDOM_MODULE@$RANDOM_MODULE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "could not download $RANDOM_MODULE@$RANDOM_MODULE_VERSION from the Go module proxy"
+  (cd "$dir" && go build -trimpath -o "$tmp/provider" .) || die "could not build hashicorp/random"
+  mkdir -p "$(dirname "$random_bin")"
+  mv "$tmp/provider" "$random_bin.tmp" && mv "$random_bin.tmp" "$random_bin"
+  rm -rf "$tmp"
+  say "hashicorp/random built in $((SECONDS - start))s"
+fi
+
+aws_mirror=""
+for m in "$AWS_MIRROR" "$MIRROR"; do
+  if compgen -G "$m/registry.terraform.io/hashicorp/aws/*/$platform/terraform-provider-aws_*" >/dev/null; then
+    aws_mirror=$m
+    break
+  fi
+done
+if [ -z "$aws_mirror" ]; then
+  # Building the aws provider from source takes far longer than CI's budget for this step and
+  # more memory than a CI machine should spend on it, so it is not done here.
+  die "no hashicorp/aws provider for $platform in $AWS_MIRROR or $MIRROR (layout
+  registry.terraform.io/hashicorp/aws/VERSION/$platform/terraform-provider-aws_vVERSION*).
+  Put one there (SHOP_TF_AWS_MIRROR names another mirror); terraform validate and terraform
+  test cannot run without it, and CI does not pass without them.${CI:+ (CI=$CI)}"
+fi
+aws_version=$(compgen -G "$aws_mirror/registry.terraform.io/hashicorp/aws/*/$platform" | sort -V | tail -1)
+say "hashicorp/aws $(basename "$(dirname "$aws_version")") from $aws_mirror"
+
+# ---------------------------------------------------------------- workspace
+
+cat >"$TF_CLI_CONFIG_FILE" <<EOF
+# Written by infra/terraform/check.sh: providers from local mirrors only, never the registry.
+provider_installation {
+  filesystem_mirror {
+    path    = "$MIRROR"
+    include = ["registry.terraform.io/hashicorp/random"]
+  }
+  filesystem_mirror {
+    path    = "$aws_mirror"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+}
+EOF
+
+# A copy of the configuration, so no .terraform directory or lock file lands in the tree.
+src="$work/src"
+mkdir -p "$src"
+(cd "$HERE" && find . \( -name .terraform -prune \) -o -type f \( -name '*.tf' -o -name '*.tfvars' -o -name '*.tftest.hcl' \) -print |
+  while read -r f; do mkdir -p "$src/$(dirname "$f")" && cp "$f" "$src/$f"; done)
+
+failed=()
+passed_runs=0
+failed_runs=0
+
+say "terraform fmt -check -recursive"
+if ! "$TF" fmt -check -recursive -diff -no-color "$HERE" >"$work/fmt.log" 2>&1; then
+  cat "$work/fmt.log"
+  failed+=("fmt")
+fi
+
+for d in . modules/network modules/elasticache modules/database modules/app; do
+  t0=$SECONDS
+  log="$work/$(echo "$d" | tr / _).log"
+  if ! (cd "$src/$d" && "$TF" init -backend=false -no-color) >"$log" 2>&1; then
+    cat "$log"
+    failed+=("$d: init")
+    continue
+  fi
+  if ! (cd "$src/$d" && "$TF" validate -no-color) >>"$log" 2>&1; then
+    cat "$log"
+    failed+=("$d: validate")
+    continue
+  fi
+  summary="validate ok"
+  if [ -d "$src/$d/tests" ]; then
+    if (cd "$src/$d" && "$TF" test -no-color) >"$log.test" 2>&1; then ok=1; else ok=0; fi
+    # "Success! 12 passed, 0 failed." or "Failure! 11 passed, 1 failed."
+    line=$(grep -E '^(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$log.test" | tail -1 || true)
+    p=$(echo "$line" | sed -nE 's/.* ([0-9]+) passed.*/\1/p')
+    f=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
+    passed_runs=$((passed_runs + ${p:-0}))
+    failed_runs=$((failed_runs + ${f:-0}))
+    if [ "$ok" != 1 ] || [ -z "$line" ] || [ "${f:-1}" != 0 ]; then
+      grep -vE '^\s*$' "$log.test" | grep -vE '\.\.\. pass$|in progress$|tearing down$' || true
+      failed+=("$d: test")
+      [ -z "$line" ] && failed_runs=$((failed_runs + 1))
+    fi
+    summary="$summary, test: ${p:-0} passed, ${f:-?} failed"
+  fi
+  say "$d: $summary ($((SECONDS - t0))s)"
+done
+
+# ---------------------------------------------------------------- plans of the shipped tfvars
+
+# A plan with fake credentials: the override file (only in the copy) stops the provider from
+# calling AWS. plancheck reads the plan JSON for a forwarding plain-HTTP listener and for
+# secrets other than the AUTH token.
+cat >"$src/zz_check_override.tf" <<'EOF'
+provider "aws" {
+  access_key                  = "mock-access-key"
+  secret_key                  = "mock-secret-key"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+EOF
+(cd "$REPO" && go build -o "$work/plancheck" ./infra/terraform/plancheck) || failed+=("plancheck: build")
+for vars in cluster-mode-disabled.tfvars cluster-mode-enabled.tfvars; do
+  t0=$SECONDS
+  log="$work/plan-$vars.log"
+  if (cd "$src" && "$TF" plan -no-color -lock=false -refresh=false -var-file="$vars" -out="$work/$vars.plan" &&
+    "$TF" show -json "$work/$vars.plan" >"$work/$vars.json") >"$log" 2>&1; then
+    if "$work/plancheck" "$work/$vars.json"; then
+      say "plan $vars: $(grep -E '^Plan:' "$log") checks ok ($((SECONDS - t0))s)"
+    else
+      failed+=("plan $vars: plancheck")
+    fi
+  else
+    cat "$log"
+    failed+=("plan $vars")
+  fi
+done
+
+echo "terraform test: $passed_runs passed, $failed_runs failed"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'terraform-check: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+say "all checks passed"
