@@ -170,6 +170,7 @@ provider "aws" {
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  allowed_account_ids         = null # no account to ask for its ID
 }
 EOF
 (cd "$REPO" && go build -o "$work/plancheck" ./infra/terraform/plancheck) || failed+=("plancheck: build")
@@ -188,6 +189,19 @@ for vars in cluster-mode-disabled.tfvars cluster-mode-enabled.tfvars; do
     failed+=("plan $vars")
   fi
 done
+
+# And without a certificate (and without the explicit allow_plain_http demo opt-in) the shipped
+# files must not plan at all.
+echo 'certificate_arn = null' >"$work/nocert.tfvars"
+if (cd "$src" && "$TF" plan -no-color -lock=false -refresh=false -var-file=cluster-mode-disabled.tfvars \
+  -var-file="$work/nocert.tfvars") >"$work/plan-nocert.log" 2>&1; then
+  failed+=("plan without certificate_arn: accepted, but HTTPS must be the default")
+elif grep -q "HTTPS is the default" "$work/plan-nocert.log"; then
+  say "plan without certificate_arn: refused, as it must be"
+else
+  cat "$work/plan-nocert.log"
+  failed+=("plan without certificate_arn: failed for another reason")
+fi
 
 echo "terraform test: $passed_runs passed, $failed_runs failed"
 if [ ${#failed[@]} -gt 0 ]; then
