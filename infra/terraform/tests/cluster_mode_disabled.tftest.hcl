@@ -162,14 +162,17 @@ run "alarms_must_reach_someone" {
   expect_failures = [var.alarm_emails]
 }
 
-run "account_id_is_checked" {
+run "bad_root_inputs_are_refused" {
   command = plan
 
   variables {
-    account_id = "0"
+    account_id   = "0"
+    region       = "europe"
+    name         = "Shop"
+    alarm_emails = ["ops"]
   }
 
-  expect_failures = [var.account_id]
+  expect_failures = [var.account_id, var.region, var.name, var.alarm_emails]
 }
 
 run "existing_vpc" {

@@ -340,3 +340,34 @@ run "secrets_in_plain_environment_are_refused" {
 
   expect_failures = [var.environment]
 }
+
+run "bad_inputs_are_refused" {
+  command = plan
+
+  variables {
+    name                        = "Shop--App"
+    region                      = "Ireland"
+    vpc_id                      = "shop"
+    public_subnet_ids           = ["subnet-0aaaaaaaaaaaaaaa1"]
+    private_subnet_ids          = []
+    image_tag                   = "-bad tag"
+    desired_count               = 1.5
+    task_cpu                    = 300
+    task_memory                 = 256
+    cpu_architecture            = "arm"
+    redis_mode                  = "sentinel"
+    allowed_ingress_cidrs       = ["everyone"]
+    admin_email                 = "admin"
+    log_retention_days          = 2
+    secret_recovery_window_days = 40
+    admin_password_version      = 0
+    alarm_5xx_per_5_minutes     = -1
+  }
+
+  expect_failures = [
+    var.name, var.region, var.vpc_id, var.public_subnet_ids, var.private_subnet_ids, var.image_tag,
+    var.desired_count, var.task_cpu, var.task_memory, var.cpu_architecture, var.redis_mode,
+    var.allowed_ingress_cidrs, var.admin_email, var.log_retention_days, var.secret_recovery_window_days,
+    var.admin_password_version, var.alarm_5xx_per_5_minutes,
+  ]
+}

@@ -208,6 +208,14 @@ run "secret_in_cluster_mode_points_at_the_configuration_endpoint" {
     condition     = jsondecode(aws_secretsmanager_secret_version.this.secret_string).reader == ""
     error_message = "reader is empty in cluster mode."
   }
+  assert {
+    condition     = length(aws_security_group.this.ingress) == 0 && length(aws_security_group.this.egress) == 0
+    error_message = "Cluster mode: the cache's security group has no inline rules either."
+  }
+  assert {
+    condition     = aws_elasticache_replication_group.this.transit_encryption_enabled == true && tostring(aws_elasticache_replication_group.this.at_rest_encryption_enabled) == "true" && aws_elasticache_replication_group.this.auth_token == random_password.auth.result
+    error_message = "Cluster mode: TLS, encryption at rest and AUTH."
+  }
 }
 
 run "one_node_is_refused" {
