@@ -110,6 +110,15 @@ resource "aws_db_instance" "this" {
 
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
 
+  # IAM database authentication is allowed next to the password (the shop
+  # uses the password; an operator can sign in with IAM credentials).
+  iam_database_authentication_enabled = true
+
+  # 7 days of Performance Insights are free of charge.
+  performance_insights_enabled          = true
+  performance_insights_retention_period = 7
+  performance_insights_kms_key_id       = var.kms_key_arn
+
   tags = var.tags
 
   lifecycle {

@@ -204,7 +204,7 @@ run "task_definition_injects_secrets" {
     error_message = "The admin password reaches its secret write-only: it is in no state."
   }
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:latest" && aws_ecr_repository.this.image_tag_mutability == "IMMUTABLE" && aws_ecr_repository.this.image_scanning_configuration[0].scan_on_push == true
+    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop:latest" && aws_ecr_repository.this.image_tag_mutability == "IMMUTABLE" && aws_ecr_repository.this.image_scanning_configuration[0].scan_on_push == true && aws_ecr_repository.this.encryption_configuration[0].encryption_type == "KMS"
     error_message = "The image comes from the module's ECR repository, whose tags are immutable and scanned on push."
   }
   assert {

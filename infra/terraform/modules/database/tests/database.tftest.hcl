@@ -44,6 +44,10 @@ run "private_encrypted_and_protected" {
     condition     = toset(aws_db_instance.this.enabled_cloudwatch_logs_exports) == toset(["postgresql", "upgrade"])
     error_message = "The PostgreSQL and upgrade logs go to CloudWatch Logs."
   }
+  assert {
+    condition     = aws_db_instance.this.performance_insights_enabled == true && aws_db_instance.this.iam_database_authentication_enabled == true
+    error_message = "Performance Insights and IAM database authentication are on."
+  }
 }
 
 run "the_password_is_in_no_state" {
