@@ -22,7 +22,8 @@ locals {
 
 # CloudWatch can publish to an encrypted topic only with a customer managed
 # key whose policy lets it (the AWS managed aws/sns key does not), so without
-# kms_key_arn the stack makes one for the topic.
+# kms_key_arn the stack makes one for the topic. With your own kms_key_arn,
+# its policy must allow the same two services.
 resource "aws_kms_key" "alarms" {
   count = var.kms_key_arn == null ? 1 : 0
 
@@ -42,6 +43,14 @@ resource "aws_kms_key" "alarms" {
         Sid       = "CloudWatchPublishes"
         Effect    = "Allow"
         Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = var.account_id } }
+      },
+      {
+        Sid       = "ElastiCacheEventsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "elasticache.amazonaws.com" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
         Condition = { StringEquals = { "aws:SourceAccount" = var.account_id } }
