@@ -466,6 +466,10 @@ func goValue(t *testing.T, v cty.Value) any {
 func functions() map[string]function.Function {
 	return map[string]function.Function{
 		"alltrue":    allTrueFunc,
+		"anytrue":    anyTrueFunc,
+		"index":      indexFunc,
+		"setproduct": stdlib.SetProductFunc,
+		"substr":     stdlib.SubstrFunc,
 		"can":        tryfunc.CanFunc,
 		"cidrhost":   cidrHostFunc,
 		"coalesce":   stdlib.CoalesceFunc,
@@ -532,6 +536,35 @@ var allTrueFunc = function.New(&function.Spec{
 			}
 		}
 		return cty.True, nil
+	},
+})
+
+var anyTrueFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+	Type:   function.StaticReturnType(cty.Bool),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		for it := args[0].ElementIterator(); it.Next(); {
+			_, v := it.Element()
+			if !v.IsNull() && v.True() {
+				return cty.True, nil
+			}
+		}
+		return cty.False, nil
+	},
+})
+
+// indexFunc is Terraform's index(list, value): the position of value in list.
+var indexFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "list", Type: cty.List(cty.String)}, {Name: "value", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		i := 0
+		for it := args[0].ElementIterator(); it.Next(); i++ {
+			if _, v := it.Element(); v.RawEquals(args[1]) {
+				return cty.NumberIntVal(int64(i)), nil
+			}
+		}
+		return cty.NilVal, fmt.Errorf("item %s not found", args[1].GoString())
 	},
 })
 

@@ -68,6 +68,11 @@ output "log_group_name" {
   value       = module.app.log_group_name
 }
 
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies (subscribe more endpoints to it)."
+  value       = aws_sns_topic.alarms.arn
+}
+
 output "vpc_id" {
   description = "VPC the stack runs in."
   value       = local.vpc_id

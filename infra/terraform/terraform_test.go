@@ -171,7 +171,7 @@ func TestEveryVariableIsTypedDescribedAndSecretsAreNotVariables(t *testing.T) {
 // isSecretValueName: a name that would hold a secret value. References to
 // secrets (…_arn) and settings about them (…_days) don't.
 func isSecretValueName(name string) bool {
-	for _, suffix := range []string{"_arn", "_arns", "_id", "_ids", "_days"} {
+	for _, suffix := range []string{"_arn", "_arns", "_id", "_ids", "_days", "_version", "_strategy"} {
 		if strings.HasSuffix(name, suffix) {
 			return false
 		}
@@ -185,7 +185,7 @@ func TestSecretNameDetectorCatchesTokens(t *testing.T) {
 			t.Errorf("%q should count as a secret", n)
 		}
 	}
-	for _, n := range []string{"elasticache_secret_arn", "secret_recovery_window_days", "node_type"} {
+	for _, n := range []string{"elasticache_secret_arn", "secret_recovery_window_days", "node_type", "auth_token_version", "db_password_version"} {
 		if isSecretValueName(n) {
 			t.Errorf("%q should not count as a secret", n)
 		}
@@ -248,9 +248,6 @@ func TestReplicationGroupIsEncryptedHighlyAvailableAndAuthenticated(t *testing.T
 				}
 				nodes = 2
 			}
-			if nodes < 2 {
-				t.Errorf("failover needs at least two nodes")
-			}
 
 			// The AUTH token comes from random_password and from nothing else.
 			auth := rg.Body.Attributes["auth_token"]
@@ -290,18 +287,22 @@ func TestReplicationGroupIsEncryptedHighlyAvailableAndAuthenticated(t *testing.T
 				t.Errorf("log delivery = %v, want slow-log and engine-log to CloudWatch Logs", logs)
 			}
 
-			// One CPU, memory and replication-lag alarm per node.
-			for key, metric := range map[string]string{
-				"aws_cloudwatch_metric_alarm.cpu":             "EngineCPUUtilization",
-				"aws_cloudwatch_metric_alarm.memory":          "DatabaseMemoryUsagePercentage",
-				"aws_cloudwatch_metric_alarm.replication_lag": "ReplicationLag",
-			} {
-				a := m.resource(t, key)
-				if v := s.mustAttr(a, "metric_name"); v.AsString() != metric {
-					t.Errorf("%s watches %s, want %s", key, v.AsString(), metric)
-				}
-				if n := s.mustAttr(a, "for_each").LengthInt(); n != nodes {
-					t.Errorf("%s: %d alarms, want one per node (%d)", key, n, nodes)
+			// Six alarms per node, each notifying alarm_actions.
+			metrics := map[string]bool{}
+			for _, a := range goValue(t, s.locals["node_alarms"]).(map[string]any) {
+				metrics[a.(map[string]any)["metric"].(string)] = true
+			}
+			want := map[string]bool{"EngineCPUUtilization": true, "CPUUtilization": true, "DatabaseMemoryUsagePercentage": true, "Evictions": true, "CurrConnections": true, "ReplicationLag": true}
+			if !reflect.DeepEqual(metrics, want) {
+				t.Errorf("node alarms watch %v, want %v", metrics, want)
+			}
+			a := m.resource(t, "aws_cloudwatch_metric_alarm.node")
+			if n := s.mustAttr(a, "for_each").LengthInt(); n != nodes*len(want) {
+				t.Errorf("%d node alarms, want %d per node × %d nodes", n, len(want), nodes)
+			}
+			for _, attr := range []string{"alarm_actions", "ok_actions"} {
+				if refs := references(a.Body.Attributes[attr].Expr); !reflect.DeepEqual(refs, []string{"var.alarm_actions"}) {
+					t.Errorf("node alarms' %s = %v, want var.alarm_actions", attr, refs)
 				}
 			}
 		})
@@ -510,18 +511,28 @@ func TestDatabaseIsPrivateEncryptedAndItsPasswordGenerated(t *testing.T) {
 	if v := m.scope(t, with(appSG, map[string]cty.Value{"multi_az": cty.False})).mustAttr(db, "multi_az"); !v.RawEquals(cty.False) {
 		t.Errorf("multi_az does not follow the variable")
 	}
-	if refs := references(db.Body.Attributes["password"].Expr); !reflect.DeepEqual(refs, []string{"random_password.master.result"}) {
-		t.Errorf("password comes from %v, want random_password.master.result", refs)
+	if _, ok := db.Body.Attributes["password"]; ok {
+		t.Errorf("password is set: it would be stored in the state; use password_wo")
+	}
+	if refs := references(db.Body.Attributes["password_wo"].Expr); !reflect.DeepEqual(refs, []string{"ephemeral.random_password.master.result"}) {
+		t.Errorf("password_wo comes from %v, want ephemeral.random_password.master.result", refs)
+	}
+	if len(m.resourcesOfType("random_password")) != 0 {
+		t.Errorf("a managed random_password in the database module keeps its result in the state")
 	}
 	// The port is a number in the URL; give the instance a known one.
 	instance := map[string]cty.Value{"aws_db_instance": cty.ObjectVal(map[string]cty.Value{"this": cty.ObjectVal(map[string]cty.Value{
 		"address": cty.StringVal("aws_db_instance.this.address"),
 		"port":    cty.NumberIntVal(5432),
 	})})}
-	sv := m.resource(t, "aws_secretsmanager_secret_version.this").Body.Attributes["secret_string"]
+	svb := m.resource(t, "aws_secretsmanager_secret_version.this")
+	if _, ok := svb.Body.Attributes["secret_string"]; ok {
+		t.Errorf("secret_string is set: it would be stored in the state; use secret_string_wo")
+	}
+	sv := svb.Body.Attributes["secret_string_wo"]
 	secret := jsonOf(t, s.eval(sv.Expr, instance))
 	url, _ := secret["url"].(string)
-	if url != "postgres://shop:random_password.master.result@aws_db_instance.this.address:5432/shop?sslmode=require" {
+	if url != "postgres://shop:ephemeral.random_password.master.result@aws_db_instance.this.address:5432/shop?sslmode=require" {
 		t.Errorf("url = %q: want postgres://user:password@host:port/db?sslmode=require", url)
 	}
 	for _, k := range []string{"host", "port", "username", "password", "dbname"} {
@@ -682,7 +693,7 @@ func TestExampleVariableFiles(t *testing.T) {
 					continue
 				}
 				v := s.eval(a.Expr, nil)
-				if strings.HasPrefix(name, "allowed_") || name == "vpc_id" || name == "subnet_ids" {
+				if strings.HasPrefix(name, "allowed_") || name == "vpc_id" || name == "subnet_ids" || name == "alarm_actions" || name == "notification_topic_arn" {
 					continue // resource attributes, known after apply
 				}
 				mod[name] = v

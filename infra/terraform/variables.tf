@@ -11,6 +11,16 @@ variable "region" {
   }
 }
 
+variable "account_id" {
+  type        = string
+  description = "ID of the AWS account to deploy to (aws sts get-caller-identity --query Account). The provider refuses any other account, and the roles' trust policies name it (aws:SourceAccount)."
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be the 12-digit ID of the AWS account to deploy to."
+  }
+}
+
 variable "name" {
   type        = string
   description = "Name of the deployment: prefix of every resource (ECS cluster, load balancer, replication group, DB instance)."
@@ -62,6 +72,22 @@ variable "vpc_id" {
     condition     = var.vpc_id == null || (length(var.private_subnet_ids) >= 2 && length(var.public_subnet_ids) >= 2)
     error_message = "With vpc_id, give at least two private_subnet_ids and two public_subnet_ids in different availability zones."
   }
+  validation {
+    condition     = var.vpc_id == null || (var.vpc_endpoint_security_group_id != null && var.s3_prefix_list_id != null)
+    error_message = "With vpc_id, give vpc_endpoint_security_group_id and s3_prefix_list_id: the tasks reach ECR, Secrets Manager and CloudWatch Logs only through VPC endpoints."
+  }
+}
+
+variable "vpc_endpoint_security_group_id" {
+  type        = string
+  description = "Existing VPC only: security group of its interface endpoints for ECR (api, dkr), Secrets Manager and CloudWatch Logs (private DNS on). A new VPC gets them."
+  default     = null
+}
+
+variable "s3_prefix_list_id" {
+  type        = string
+  description = "Existing VPC only: prefix list ID (pl-…) of its S3 gateway endpoint, through which the tasks pull image layers."
+  default     = null
 }
 
 variable "private_subnet_ids" {
@@ -132,6 +158,18 @@ variable "cache_snapshot_window" {
   default     = "03:00-04:00"
 }
 
+variable "auth_token_version" {
+  type        = number
+  description = "Version of the cache's AUTH token: bump it to rotate the token (README: Rotating the AUTH token)."
+  default     = 1
+}
+
+variable "auth_token_update_strategy" {
+  type        = string
+  description = "ROTATE (old and new AUTH token both valid, while the tasks restart) or SET (only the current token): ROTATE when bumping auth_token_version, then SET."
+  default     = "ROTATE"
+}
+
 variable "cache_snapshot_retention_limit" {
   type        = number
   description = "Days of cache snapshots kept."
@@ -166,8 +204,14 @@ variable "db_multi_az" {
 
 variable "db_deletion_protection" {
   type        = bool
-  description = "Protect the database from deletion (turn off before terraform destroy)."
-  default     = false
+  description = "Protect the database from deletion (set false and apply before terraform destroy)."
+  default     = true
+}
+
+variable "db_password_version" {
+  type        = number
+  description = "Version of the database password, which never enters the state: bump it to generate a new one into the instance and its secret (README: Rotating the database password)."
+  default     = 1
 }
 
 variable "db_skip_final_snapshot" {
@@ -216,8 +260,25 @@ variable "cpu_architecture" {
 
 variable "certificate_arn" {
   type        = string
-  description = "ACM certificate (in region) for HTTPS on the load balancer. null: HTTP only, session cookies without the Secure flag — a demo only."
+  description = "ACM certificate (in region) for HTTPS on the load balancer: port 80 then only redirects, cookies are Secure, HSTS is sent. Required unless allow_plain_http = true."
   default     = null
+
+  validation {
+    condition     = var.certificate_arn != null || var.allow_plain_http
+    error_message = "HTTPS is the default: set certificate_arn to an ACM certificate in the region, or allow_plain_http = true for a throwaway demo over plain HTTP."
+  }
+}
+
+variable "allow_plain_http" {
+  type        = bool
+  description = "Throwaway demo without a certificate: serve the shop over plain HTTP on port 80 (cookies without the Secure flag). Ignored when certificate_arn is set."
+  default     = false
+}
+
+variable "ssl_policy" {
+  type        = string
+  description = "TLS policy of the HTTPS listener (a TLS 1.3 policy; see modules/app)."
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 }
 
 variable "allowed_ingress_cidrs" {
@@ -246,15 +307,30 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "alarm_emails" {
+  type        = list(string)
+  description = "E-mail addresses subscribed to the alarm topic that every alarm notifies (each confirms a mail from AWS first)."
+  default     = []
+
+  validation {
+    condition     = length(var.alarm_emails) >= 1 || length(var.alarm_actions) >= 1
+    error_message = "Alarms must reach someone: give alarm_emails (or alarm_actions with another subscriber of your own)."
+  }
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must hold e-mail addresses."
+  }
+}
+
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (for example an SNS topic) notified by the cache alarms."
+  description = "More ARNs (for example an existing SNS topic or a chatbot) notified by every alarm, besides the stack's alarm topic."
   default     = []
 }
 
 variable "notification_topic_arn" {
   type        = string
-  description = "SNS topic for ElastiCache events (failovers, maintenance). null: none."
+  description = "SNS topic for ElastiCache events (failovers, maintenance). null: the stack's alarm topic."
   default     = null
 }
 

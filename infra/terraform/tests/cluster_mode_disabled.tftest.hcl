@@ -33,9 +33,19 @@ mock_provider "aws" {
   }
   mock_resource "aws_lb" {
     defaults = {
-      arn      = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/0123456789abcdef"
-      dns_name = "shop-123456789.eu-west-1.elb.amazonaws.com"
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/0123456789abcdef"
+      arn_suffix = "app/shop/0123456789abcdef"
+      dns_name   = "shop-123456789.eu-west-1.elb.amazonaws.com"
     }
+  }
+  mock_resource "aws_vpc_endpoint" {
+    defaults = { prefix_list_id = "pl-6da54004" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:shop-alarms" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
   }
   mock_resource "aws_lb_target_group" {
     defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-app/0123456789abcdef" }
@@ -52,6 +62,9 @@ mock_provider "aws" {
 }
 
 variables {
+  account_id           = "123456789012"
+  certificate_arn      = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  alarm_emails         = ["ops@example.com"]
   region               = "eu-west-1"
   availability_zones   = ["eu-west-1a", "eu-west-1b"]
   name                 = "shop"
@@ -80,14 +93,22 @@ run "plan_new_vpc" {
     condition     = length(module.network[0].private_subnet_ids) == 2 && length(module.network[0].public_subnet_ids) == 2
     error_message = "One public and one private subnet per availability zone."
   }
+  assert {
+    condition     = aws_sns_topic.alarms.name == "shop-alarms" && length(aws_kms_key.alarms) == 1 && aws_kms_key.alarms[0].enable_key_rotation == true
+    error_message = "Alarms go to an encrypted topic; without kms_key_arn the stack makes the (rotated) key CloudWatch may publish with."
+  }
+  assert {
+    condition     = [for s in aws_sns_topic_subscription.email : "${s.protocol}:${s.endpoint}"] == ["email:ops@example.com"]
+    error_message = "alarm_emails are subscribed to the alarm topic."
+  }
 }
 
 run "apply_mocked" {
   command = apply
 
   assert {
-    condition     = output.shop_url == "http://shop-123456789.eu-west-1.elb.amazonaws.com"
-    error_message = "Without a certificate the shop is served over plain HTTP at the load balancer's name."
+    condition     = output.shop_url == "https://shop-123456789.eu-west-1.elb.amazonaws.com"
+    error_message = "With a certificate (the default) the shop is served over HTTPS."
   }
   assert {
     condition     = output.redis_port == 6379
@@ -97,16 +118,73 @@ run "apply_mocked" {
     condition     = output.admin_password_secret_arn == null
     error_message = "No admin secret without admin_email."
   }
+  assert {
+    condition     = output.alarm_topic_arn == "arn:aws:sns:eu-west-1:123456789012:shop-alarms" && aws_sns_topic.alarms.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    error_message = "The alarm topic is encrypted with the stack's key."
+  }
+  assert {
+    condition     = contains([for s in jsondecode(aws_kms_key.alarms[0].policy).Statement : s.Principal], { Service = "cloudwatch.amazonaws.com" })
+    error_message = "CloudWatch may use the topic's key, or alarms could not publish."
+  }
+}
+
+run "plain_http_demo_only_when_asked_for" {
+  command = apply
+
+  variables {
+    certificate_arn  = null
+    allow_plain_http = true
+  }
+
+  assert {
+    condition     = output.shop_url == "http://shop-123456789.eu-west-1.elb.amazonaws.com"
+    error_message = "allow_plain_http without a certificate serves the demo over plain HTTP."
+  }
+}
+
+run "no_certificate_is_refused" {
+  command = plan
+
+  variables {
+    certificate_arn = null
+  }
+
+  expect_failures = [var.certificate_arn]
+}
+
+run "alarms_must_reach_someone" {
+  command = plan
+
+  variables {
+    alarm_emails = []
+  }
+
+  expect_failures = [var.alarm_emails]
+}
+
+run "bad_root_inputs_are_refused" {
+  command = plan
+
+  variables {
+    account_id   = "0"
+    region       = "europe"
+    name         = "Shop"
+    alarm_emails = ["ops"]
+  }
+
+  expect_failures = [var.account_id, var.region, var.name, var.alarm_emails]
 }
 
 run "existing_vpc" {
   command = plan
 
   variables {
-    vpc_id             = "vpc-0123456789abcdef0"
-    private_subnet_ids = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
-    public_subnet_ids  = ["subnet-0ccccccccccccccc3", "subnet-0ddddddddddddddd4"]
-    availability_zones = []
+    vpc_id                         = "vpc-0123456789abcdef0"
+    private_subnet_ids             = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
+    public_subnet_ids              = ["subnet-0ccccccccccccccc3", "subnet-0ddddddddddddddd4"]
+    vpc_endpoint_security_group_id = "sg-0eeeeeeeeeeeeeee5"
+    s3_prefix_list_id              = "pl-6da54004"
+    availability_zones             = []
   }
 
   assert {
@@ -115,7 +193,7 @@ run "existing_vpc" {
   }
 }
 
-run "existing_vpc_needs_subnets" {
+run "existing_vpc_needs_subnets_and_endpoints" {
   command = plan
 
   variables {

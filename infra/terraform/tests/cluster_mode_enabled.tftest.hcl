@@ -31,9 +31,19 @@ mock_provider "aws" {
   }
   mock_resource "aws_lb" {
     defaults = {
-      arn      = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/0123456789abcdef"
-      dns_name = "shop-123456789.eu-west-1.elb.amazonaws.com"
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/0123456789abcdef"
+      arn_suffix = "app/shop/0123456789abcdef"
+      dns_name   = "shop-123456789.eu-west-1.elb.amazonaws.com"
     }
+  }
+  mock_resource "aws_vpc_endpoint" {
+    defaults = { prefix_list_id = "pl-6da54004" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:shop-alarms" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
   }
   mock_resource "aws_lb_target_group" {
     defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/shop-app/0123456789abcdef" }
@@ -50,6 +60,8 @@ mock_provider "aws" {
 }
 
 variables {
+  account_id              = "123456789012"
+  alarm_emails            = ["ops@example.com", "oncall@example.com"]
   region                  = "eu-west-1"
   availability_zones      = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
   name                    = "shop"
@@ -74,6 +86,10 @@ run "plan_cluster_mode" {
   assert {
     condition     = length(module.network[0].private_subnet_ids) == 3
     error_message = "Three availability zones, three private subnets."
+  }
+  assert {
+    condition     = toset([for s in aws_sns_topic_subscription.email : s.endpoint]) == toset(["ops@example.com", "oncall@example.com"])
+    error_message = "Every alarm_emails address is subscribed."
   }
 }
 

@@ -14,6 +14,10 @@ locals {
     SHOP_REDIS_MODE     = var.redis_mode
     SHOP_SESSION_SECURE = local.https ? "true" : "false"
     SHOP_SEED           = var.seed ? "true" : "false"
+    # Not read by the shop: a new value makes a new task definition revision,
+    # so the service replaces its tasks and each reads the secret again (the
+    # AUTH token rotation in README).
+    SHOP_ROTATION_VERSION = var.secrets_version
     }, local.admin ? {
     SHOP_ADMIN_EMAIL = var.admin_email
   } : {})
@@ -36,16 +40,18 @@ locals {
 # ---------------------------------------------------------------- image
 
 resource "aws_ecr_repository" "this" {
-  name                 = var.name
-  image_tag_mutability = "MUTABLE"
+  name = var.name
+  # A tag, once pushed, always names the same image: a release is a new tag.
+  image_tag_mutability = "IMMUTABLE"
   force_delete         = var.ecr_force_delete
 
   image_scanning_configuration {
     scan_on_push = true
   }
 
+  # KMS always: kms_key_arn, or the AWS managed aws/ecr key when it is null.
   encryption_configuration {
-    encryption_type = var.kms_key_arn == null ? "AES256" : "KMS"
+    encryption_type = "KMS"
     kms_key         = var.kms_key_arn
   }
 
@@ -70,7 +76,10 @@ resource "aws_ecr_lifecycle_policy" "this" {
 
 # ---------------------------------------------------------------- admin account
 
-resource "random_password" "admin" {
+# Ephemeral: generated during apply and written to the secret through the
+# write-only secret_string_wo, so it is in neither the plan nor the state.
+# Bump admin_password_version to generate and store a new one.
+ephemeral "random_password" "admin" {
   count = local.admin ? 1 : 0
 
   length      = 24
@@ -94,8 +103,9 @@ resource "aws_secretsmanager_secret" "admin" {
 resource "aws_secretsmanager_secret_version" "admin" {
   count = local.admin ? 1 : 0
 
-  secret_id     = aws_secretsmanager_secret.admin[0].id
-  secret_string = random_password.admin[0].result
+  secret_id                = aws_secretsmanager_secret.admin[0].id
+  secret_string_wo         = ephemeral.random_password.admin[0].result
+  secret_string_wo_version = var.admin_password_version
 }
 
 # ---------------------------------------------------------------- security groups
@@ -112,11 +122,13 @@ resource "aws_security_group" "alb" {
   }
 }
 
+# Port 80 only redirects to HTTPS (or, with allow_plain_http and no
+# certificate, serves a throwaway demo).
 resource "aws_vpc_security_group_ingress_rule" "alb_http" {
   for_each = toset(var.allowed_ingress_cidrs)
 
   security_group_id = aws_security_group.alb.id
-  description       = local.https ? "HTTP, redirected to HTTPS" : "HTTP"
+  description       = local.https ? "HTTP, redirected to HTTPS" : "HTTP (allow_plain_http demo)"
   ip_protocol       = "tcp"
   from_port         = 80
   to_port           = 80
@@ -186,21 +198,37 @@ resource "aws_vpc_security_group_egress_rule" "app_to_dependencies" {
   tags = var.tags
 }
 
-# ECR, Secrets Manager and CloudWatch Logs are public AWS endpoints reached
-# over HTTPS through the NAT gateway.
-resource "aws_vpc_security_group_egress_rule" "app_https" {
+# What ECS needs to start a task in the tasks' own network (Fargate 1.4+):
+# ECR, Secrets Manager and CloudWatch Logs through the VPC's interface
+# endpoints, and the image layers from S3 through its gateway endpoint. No
+# CIDR: the shop itself talks to nothing but the cache and the database.
+resource "aws_vpc_security_group_egress_rule" "app_to_aws_endpoints" {
+  security_group_id            = aws_security_group.app.id
+  description                  = "HTTPS to the VPC endpoints (ECR, Secrets Manager, CloudWatch Logs)"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.vpc_endpoint_security_group_id
+
+  tags = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "app_to_s3" {
   security_group_id = aws_security_group.app.id
-  description       = "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs)"
+  description       = "HTTPS to S3 (ECR image layers) through the gateway endpoint"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
+  prefix_list_id    = var.s3_prefix_list_id
 
   tags = var.tags
 }
 
 # ---------------------------------------------------------------- load balancer
 
+# Internet-facing on purpose: it is the shop's front door (trivy AWS-0053,
+# the scan's one documented exception; README: Security scan).
+# trivy:ignore:AWS-0053
 resource "aws_lb" "this" {
   name                       = var.name
   load_balancer_type         = "application"
@@ -235,6 +263,9 @@ resource "aws_lb_target_group" "this" {
   tags = var.tags
 }
 
+# With a certificate (the default: see var.certificate_arn) port 80 answers
+# every request with a redirect to HTTPS and forwards nothing. Only the
+# explicit allow_plain_http opt-in makes it forward.
 resource "aws_lb_listener" "http" {
   load_balancer_arn = aws_lb.this.arn
   port              = 80
@@ -263,8 +294,11 @@ resource "aws_lb_listener" "https" {
   load_balancer_arn = aws_lb.this.arn
   port              = 443
   protocol          = "HTTPS"
-  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  ssl_policy        = var.ssl_policy
   certificate_arn   = var.certificate_arn
+
+  # HSTS: browsers that saw the shop over HTTPS never try plain HTTP again.
+  routing_http_response_strict_transport_security_header_value = "max-age=31536000; includeSubDomains"
 
   default_action {
     type             = "forward"
@@ -277,12 +311,17 @@ resource "aws_lb_listener" "https" {
 # ---------------------------------------------------------------- IAM
 
 locals {
+  # aws:SourceAccount: ECS may assume the roles for tasks of this account
+  # only (confused-deputy protection).
   ecs_tasks_trust = jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
       Principal = { Service = "ecs-tasks.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = var.account_id }
+      }
     }]
   })
 }
@@ -474,4 +513,56 @@ resource "aws_ecs_service" "this" {
   tags = var.tags
 
   depends_on = [aws_lb_listener.http, aws_iam_role_policy.execution]
+}
+
+# ---------------------------------------------------------------- alarms
+
+locals {
+  lb_dimension = { LoadBalancer = aws_lb.this.arn_suffix }
+  app_alarms = {
+    alb-5xx = {
+      namespace  = "AWS/ApplicationELB", metric = "HTTPCode_Target_5XX_Count", statistic = "Sum"
+      operator   = "GreaterThanThreshold", threshold = var.alarm_5xx_per_5_minutes, missing = "notBreaching"
+      dimensions = local.lb_dimension
+      text       = "More than ${var.alarm_5xx_per_5_minutes} 5xx answers from the shop per 5 minutes, twice in a row"
+    }
+    alb-elb-5xx = {
+      namespace  = "AWS/ApplicationELB", metric = "HTTPCode_ELB_5XX_Count", statistic = "Sum"
+      operator   = "GreaterThanThreshold", threshold = var.alarm_5xx_per_5_minutes, missing = "notBreaching"
+      dimensions = local.lb_dimension
+      text       = "More than ${var.alarm_5xx_per_5_minutes} 5xx answers from the load balancer itself (no healthy target) per 5 minutes, twice in a row"
+    }
+    unhealthy-targets = {
+      namespace  = "AWS/ApplicationELB", metric = "UnHealthyHostCount", statistic = "Maximum"
+      operator   = "GreaterThanThreshold", threshold = 0, missing = "notBreaching"
+      dimensions = merge(local.lb_dimension, { TargetGroup = aws_lb_target_group.this.arn_suffix })
+      text       = "A shop task fails /readyz for 10 minutes"
+    }
+    running-tasks = {
+      namespace  = "ECS/ContainerInsights", metric = "RunningTaskCount", statistic = "Minimum"
+      operator   = "LessThanThreshold", threshold = var.desired_count, missing = "breaching"
+      dimensions = { ClusterName = aws_ecs_cluster.this.name, ServiceName = var.name }
+      text       = "Fewer than ${var.desired_count} shop tasks running for 10 minutes"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "app" {
+  for_each = local.app_alarms
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = "Shop ${var.name}: ${each.value.text}"
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 2
+  comparison_operator = each.value.operator
+  threshold           = each.value.threshold
+  treat_missing_data  = each.value.missing
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
 }

@@ -134,7 +134,7 @@ variable "dependencies" {
     security_group_id = string
     port              = number
   }))
-  description = "Security groups and ports the tasks may open connections to (the cache, the database). Egress is limited to these plus HTTPS for AWS APIs."
+  description = "Security groups and ports the tasks may open connections to (the cache, the database). Egress is limited to these plus HTTPS to the VPC endpoints and S3."
 }
 
 variable "kms_key_arn" {
@@ -145,8 +145,81 @@ variable "kms_key_arn" {
 
 variable "certificate_arn" {
   type        = string
-  description = "ACM certificate for an HTTPS listener. Set: port 443 serves the shop, port 80 redirects to it, SHOP_SESSION_SECURE=true. null: plain HTTP on port 80 (a demo only)."
+  description = "ACM certificate (ARN, same region) for the HTTPS listener: port 443 serves the shop with ssl_policy and HSTS, port 80 only redirects to it, SHOP_SESSION_SECURE=true. Required unless allow_plain_http = true."
   default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)."
+  }
+  validation {
+    condition     = var.certificate_arn != null || var.allow_plain_http
+    error_message = "HTTPS is the default: set certificate_arn to an ACM certificate, or allow_plain_http = true for a throwaway demo served over plain HTTP."
+  }
+}
+
+variable "allow_plain_http" {
+  type        = bool
+  description = "Opt-in for a throwaway demo without a certificate: port 80 forwards to the shop over plain HTTP and session cookies lose the Secure flag. Ignored when certificate_arn is set (port 80 then only redirects)."
+  default     = false
+}
+
+variable "ssl_policy" {
+  type        = string
+  description = "TLS policy of the HTTPS listener. Only the TLS 1.3 policies that also allow TLS 1.2 with forward-secret ciphers are accepted."
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+  validation {
+    condition     = contains(["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", "ELBSecurityPolicy-TLS13-1-3-2021-06", "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04", "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04"], var.ssl_policy)
+    error_message = "ssl_policy must be a modern TLS 1.3 policy such as ELBSecurityPolicy-TLS13-1-2-2021-06 (older policies allow TLS 1.0/1.1 or CBC ciphers)."
+  }
+}
+
+variable "account_id" {
+  type        = string
+  description = "ID of the AWS account the stack runs in: the roles' trust policies let ECS assume them only for tasks of this account (aws:SourceAccount)."
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account ID."
+  }
+}
+
+variable "vpc_endpoint_security_group_id" {
+  type        = string
+  description = "Security group of the VPC's interface endpoints for ECR (api, dkr), Secrets Manager and CloudWatch Logs: the tasks' only HTTPS egress besides S3."
+
+  validation {
+    condition     = startswith(var.vpc_endpoint_security_group_id, "sg-")
+    error_message = "vpc_endpoint_security_group_id must be a security group ID (sg-…)."
+  }
+}
+
+variable "s3_prefix_list_id" {
+  type        = string
+  description = "Prefix list of the VPC's S3 gateway endpoint (ECR keeps image layers in S3): the tasks' other HTTPS egress."
+
+  validation {
+    condition     = startswith(var.s3_prefix_list_id, "pl-")
+    error_message = "s3_prefix_list_id must be a prefix list ID (pl-…)."
+  }
+}
+
+variable "secrets_version" {
+  type        = string
+  description = "Versions of the secrets the shop reads at start (AUTH token, database password), as SHOP_ROTATION_VERSION: a change makes a new task definition revision, so the service replaces its tasks and each reads the secrets again."
+  default     = "1"
+}
+
+variable "admin_password_version" {
+  type        = number
+  description = "Bump to generate a new admin password into its secret (the password never enters the state)."
+  default     = 1
+
+  validation {
+    condition     = var.admin_password_version >= 1 && floor(var.admin_password_version) == var.admin_password_version
+    error_message = "admin_password_version must be a whole number from 1."
+  }
 }
 
 variable "allowed_ingress_cidrs" {
@@ -228,4 +301,25 @@ variable "tags" {
   type        = map(string)
   description = "Tags added to every resource of the module."
   default     = {}
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (usually one SNS topic) notified when a load balancer or service alarm fires or clears. At least one."
+
+  validation {
+    condition     = length(var.alarm_actions) >= 1 && alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
+    error_message = "alarm_actions must hold at least one ARN (an SNS topic)."
+  }
+}
+
+variable "alarm_5xx_per_5_minutes" {
+  type        = number
+  description = "5xx answers per 5 minutes above which the load balancer alarms fire."
+  default     = 10
+
+  validation {
+    condition     = var.alarm_5xx_per_5_minutes >= 0
+    error_message = "alarm_5xx_per_5_minutes must not be negative."
+  }
 }

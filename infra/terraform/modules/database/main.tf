@@ -4,7 +4,12 @@
 
 # Letters, digits and the URL-safe - _ ~ only, so the password can sit in a
 # postgres:// URL without escaping (RDS forbids / @ " and space anyway).
-resource "random_password" "master" {
+#
+# Ephemeral: generated during apply and handed to RDS (password_wo) and to the
+# secret (secret_string_wo), both write-only, so the password is in neither
+# the plan nor the state. Both are sent only when password_version changes:
+# bump it to rotate (README: Rotating the database password).
+ephemeral "random_password" "master" {
   length           = 40
   special          = true
   override_special = "-_~"
@@ -75,10 +80,11 @@ resource "aws_db_instance" "this" {
   engine_version = var.engine_version
   instance_class = var.instance_class
 
-  db_name  = var.database_name
-  username = var.username
-  password = random_password.master.result
-  port     = 5432
+  db_name             = var.database_name
+  username            = var.username
+  password_wo         = ephemeral.random_password.master.result
+  password_wo_version = var.password_version
+  port                = 5432
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -104,6 +110,15 @@ resource "aws_db_instance" "this" {
 
   enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
 
+  # IAM database authentication is allowed next to the password (the shop
+  # uses the password; an operator can sign in with IAM credentials).
+  iam_database_authentication_enabled = true
+
+  # 7 days of Performance Insights are free of charge.
+  performance_insights_enabled          = true
+  performance_insights_retention_period = 7
+  performance_insights_kms_key_id       = var.kms_key_arn
+
   tags = var.tags
 
   lifecycle {
@@ -127,13 +142,63 @@ resource "aws_secretsmanager_secret" "this" {
 
 resource "aws_secretsmanager_secret_version" "this" {
   secret_id = aws_secretsmanager_secret.this.id
-  secret_string = jsonencode({
+  # Written from the same ephemeral password as the instance in the same apply.
+  secret_string_wo_version = var.password_version
+  secret_string_wo = jsonencode({
     engine   = "postgres"
     host     = aws_db_instance.this.address
     port     = aws_db_instance.this.port
     dbname   = var.database_name
     username = var.username
-    password = random_password.master.result
-    url      = format("postgres://%s:%s@%s:%d/%s?sslmode=require", var.username, random_password.master.result, aws_db_instance.this.address, aws_db_instance.this.port, var.database_name)
+    password = ephemeral.random_password.master.result
+    url      = format("postgres://%s:%s@%s:%d/%s?sslmode=require", var.username, ephemeral.random_password.master.result, aws_db_instance.this.address, aws_db_instance.this.port, var.database_name)
   })
+
+  lifecycle {
+    # A replaced instance is created with this apply's password: write the
+    # secret again in the same apply, or the two would disagree.
+    replace_triggered_by = [aws_db_instance.this.id]
+  }
+}
+
+# ---------------------------------------------------------------- alarms
+
+locals {
+  db_alarms = {
+    cpu = {
+      metric    = "CPUUtilization", statistic = "Average", operator = "GreaterThanThreshold"
+      threshold = var.alarm_cpu_threshold_percent
+      text      = "CPU above ${var.alarm_cpu_threshold_percent}% for 15 minutes"
+    }
+    free-storage = {
+      metric    = "FreeStorageSpace", statistic = "Minimum", operator = "LessThanThreshold"
+      threshold = var.alarm_free_storage_gb * 1024 * 1024 * 1024
+      text      = "Less than ${var.alarm_free_storage_gb} GiB of free storage (autoscaling stops at max_allocated_storage_gb)"
+    }
+    connections = {
+      metric    = "DatabaseConnections", statistic = "Maximum", operator = "GreaterThanThreshold"
+      threshold = var.alarm_connections
+      text      = "More than ${var.alarm_connections} connections for 15 minutes"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "db" {
+  for_each = local.db_alarms
+
+  alarm_name          = "${var.name}-db-${each.key}"
+  alarm_description   = "Database ${var.name}: ${each.value.text}"
+  namespace           = "AWS/RDS"
+  metric_name         = each.value.metric
+  dimensions          = { DBInstanceIdentifier = aws_db_instance.this.identifier }
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 3
+  comparison_operator = each.value.operator
+  threshold           = each.value.threshold
+  treat_missing_data  = "missing"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  tags = var.tags
 }

@@ -162,8 +162,19 @@ variable "kms_key_arn" {
 
 variable "deletion_protection" {
   type        = bool
-  description = "Refuse to delete the instance (turn off before terraform destroy)."
-  default     = false
+  description = "Refuse to delete the instance (set false and apply before terraform destroy)."
+  default     = true
+}
+
+variable "password_version" {
+  type        = number
+  description = "Version of the master password. The password is generated ephemerally and written only when this changes: bump it to rotate the password (the instance and the secret get the new one in the same apply)."
+  default     = 1
+
+  validation {
+    condition     = var.password_version >= 1 && floor(var.password_version) == var.password_version
+    error_message = "password_version must be a whole number from 1."
+  }
 }
 
 variable "skip_final_snapshot" {
@@ -193,4 +204,47 @@ variable "tags" {
   type        = map(string)
   description = "Tags added to every resource of the module."
   default     = {}
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  description = "ARNs (usually one SNS topic) notified when a database alarm fires or clears. At least one."
+
+  validation {
+    condition     = length(var.alarm_actions) >= 1 && alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
+    error_message = "alarm_actions must hold at least one ARN (an SNS topic)."
+  }
+}
+
+variable "alarm_cpu_threshold_percent" {
+  type        = number
+  description = "CPUUtilization above which the database alarm fires."
+  default     = 80
+
+  validation {
+    condition     = var.alarm_cpu_threshold_percent > 0 && var.alarm_cpu_threshold_percent <= 100
+    error_message = "alarm_cpu_threshold_percent must be in (0, 100]."
+  }
+}
+
+variable "alarm_free_storage_gb" {
+  type        = number
+  description = "Free storage (GiB) below which the database alarm fires."
+  default     = 5
+
+  validation {
+    condition     = var.alarm_free_storage_gb > 0
+    error_message = "alarm_free_storage_gb must be positive."
+  }
+}
+
+variable "alarm_connections" {
+  type        = number
+  description = "Connections above which the database alarm fires (db.t4g.micro allows about 80)."
+  default     = 60
+
+  validation {
+    condition     = var.alarm_connections > 0
+    error_message = "alarm_connections must be positive."
+  }
 }

@@ -17,13 +17,51 @@ locals {
   parameter_group_name = format("%s-%s%s", var.name, replace(var.parameter_group_family, ".", "-"), var.cluster_mode_enabled ? "-cluster" : "")
 }
 
+# Windows in minutes of the week (Monday 00:00 = 0), for the precondition that
+# the daily snapshot window never meets the weekly maintenance window. A
+# malformed window counts as no overlap here: its format validation says why.
+locals {
+  days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+  snapshot_start   = try(tonumber(substr(var.snapshot_window, 0, 2)) * 60 + tonumber(substr(var.snapshot_window, 3, 2)), 0)
+  snapshot_end     = try(tonumber(substr(var.snapshot_window, 6, 2)) * 60 + tonumber(substr(var.snapshot_window, 9, 2)), 60)
+  snapshot_minutes = (local.snapshot_end - local.snapshot_start + 1440) % 1440
+
+  maintenance_start     = try(index(local.days, substr(var.maintenance_window, 0, 3)) * 1440 + tonumber(substr(var.maintenance_window, 4, 2)) * 60 + tonumber(substr(var.maintenance_window, 7, 2)), -1)
+  maintenance_end_clock = try(index(local.days, substr(var.maintenance_window, 10, 3)) * 1440 + tonumber(substr(var.maintenance_window, 14, 2)) * 60 + tonumber(substr(var.maintenance_window, 17, 2)), -1)
+  maintenance_end       = local.maintenance_end_clock > local.maintenance_start ? local.maintenance_end_clock : local.maintenance_end_clock + 10080
+
+  # Two weeks of daily snapshot windows against the maintenance window and its
+  # copy a week later (a window may wrap from Sunday into Monday).
+  window_overlap = local.maintenance_start < 0 || local.maintenance_end_clock < 0 ? false : anytrue(flatten([
+    for shift in [0, 10080] : [
+      for d in range(15) :
+      d * 1440 + local.snapshot_start < local.maintenance_end + shift && local.maintenance_start + shift < d * 1440 + local.snapshot_start + local.snapshot_minutes
+    ]
+  ]))
+}
+
 # ---------------------------------------------------------------- AUTH token
 
 # Generated here and handed only to the replication group and the secret: it
 # is never a variable, so it can't leak through a tfvars file or a CI log.
 # ElastiCache accepts 16-128 printable characters and, of the special ones,
 # only ! & # $ ^ < > - (no @, ", / or space).
+#
+# The one secret that stays in the state: aws_elasticache_replication_group
+# has no write-only auth_token (aws provider 5.100), so the token is in the
+# state as this result, the group's argument and the secret. Keep the state in
+# an encrypted, access-controlled backend (README: State).
+#
+# auth_token_version is the rotation handle: a new version generates a new
+# token; with auth_token_update_strategy = "ROTATE" ElastiCache accepts the old
+# and the new one until a second apply with "SET" (README: Rotating the AUTH
+# token).
 resource "random_password" "auth" {
+  keepers = {
+    version = var.auth_token_version
+  }
+
   length           = 64
   special          = true
   override_special = "!&#$^<>-"
@@ -124,6 +162,24 @@ resource "aws_cloudwatch_log_group" "engine" {
 
 # ---------------------------------------------------------------- the cache
 
+# The mode the replication group was created in. ignore_changes keeps it when
+# cluster_mode_enabled changes, so the precondition below can refuse the
+# change: AWS converts a group from disabled to enabled only through the
+# "compatible" mode with client changes in between, and never back. To switch
+# deliberately, replace this resource, which replaces the group (a new, empty
+# cache): terraform apply -replace=module.elasticache.terraform_data.cluster_mode
+resource "terraform_data" "cluster_mode" {
+  input = local.cluster_mode
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+locals {
+  cluster_mode = var.cluster_mode_enabled ? "enabled" : "disabled"
+}
+
 resource "aws_elasticache_replication_group" "this" {
   replication_group_id = var.name
   description          = "Shop cache (${var.cluster_mode_enabled ? "cluster mode enabled" : "cluster mode disabled"})"
@@ -138,7 +194,7 @@ resource "aws_elasticache_replication_group" "this" {
 
   # One variable picks the topology. num_cache_clusters conflicts with the
   # two shard arguments, so the unused side is null.
-  cluster_mode            = var.cluster_mode_enabled ? "enabled" : "disabled"
+  cluster_mode            = local.cluster_mode
   num_cache_clusters      = var.cluster_mode_enabled ? null : var.num_cache_clusters
   num_node_groups         = var.cluster_mode_enabled ? var.num_node_groups : null
   replicas_per_node_group = var.cluster_mode_enabled ? var.replicas_per_node_group : null
@@ -152,9 +208,9 @@ resource "aws_elasticache_replication_group" "this" {
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
   auth_token                 = random_password.auth.result
-  # Provider 6 wants the strategy spelled out whenever auth_token is set.
-  # ROTATE keeps the old token valid while clients switch to a new one.
-  auth_token_update_strategy = "ROTATE"
+  # ROTATE: a new token is added and the old one stays valid while the tasks
+  # restart with the new secret; SET then drops the old one.
+  auth_token_update_strategy = var.auth_token_update_strategy
 
   auto_minor_version_upgrade = true
   maintenance_window         = var.maintenance_window
@@ -184,6 +240,21 @@ resource "aws_elasticache_replication_group" "this" {
       condition     = length(local.node_ids) >= 2
       error_message = "Automatic failover and Multi-AZ need at least two nodes."
     }
+    # Checked here rather than in the variables' validations, which can't use
+    # locals computed from the variable they validate.
+    precondition {
+      condition     = local.snapshot_minutes >= 60
+      error_message = "snapshot_window must be at least 60 minutes long."
+    }
+    precondition {
+      condition     = !local.window_overlap
+      error_message = "snapshot_window overlaps maintenance_window on the day of the maintenance: ElastiCache refuses overlapping windows."
+    }
+    precondition {
+      condition     = terraform_data.cluster_mode.output == local.cluster_mode
+      error_message = "cluster_mode_enabled changed on an existing replication group. AWS cannot switch it in place (disabled to enabled only through \"compatible\" mode, never back). To replace the group with a new, empty one in the new mode, run terraform apply -replace=module.elasticache.terraform_data.cluster_mode; otherwise set cluster_mode_enabled back."
+    }
+    replace_triggered_by = [terraform_data.cluster_mode]
   }
 }
 
@@ -215,67 +286,66 @@ resource "aws_secretsmanager_secret_version" "this" {
 
 # ---------------------------------------------------------------- alarms
 
-resource "aws_cloudwatch_metric_alarm" "cpu" {
-  for_each = toset(local.node_ids)
-
-  alarm_name          = "${each.value}-engine-cpu"
-  alarm_description   = "Redis engine thread CPU of ${each.value} above ${var.alarm_cpu_threshold_percent}% for 15 minutes"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "EngineCPUUtilization"
-  dimensions          = { CacheClusterId = each.value }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarm_cpu_threshold_percent
-  treat_missing_data  = "missing"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-
-  tags = var.tags
-
-  depends_on = [aws_elasticache_replication_group.this]
+# One alarm per node and metric. Member cluster IDs follow a fixed scheme, so
+# they are planned before the group exists.
+locals {
+  node_alarms = {
+    engine-cpu = {
+      metric    = "EngineCPUUtilization", statistic = "Average", period = 300, periods = 3
+      threshold = var.alarm_cpu_threshold_percent, missing = "missing"
+      text      = "Redis engine thread CPU above ${var.alarm_cpu_threshold_percent}% for 15 minutes"
+    }
+    host-cpu = {
+      metric    = "CPUUtilization", statistic = "Average", period = 300, periods = 3
+      threshold = var.alarm_host_cpu_threshold_percent, missing = "missing"
+      text      = "Host CPU above ${var.alarm_host_cpu_threshold_percent}% for 15 minutes"
+    }
+    memory = {
+      metric    = "DatabaseMemoryUsagePercentage", statistic = "Average", period = 300, periods = 3
+      threshold = var.alarm_memory_threshold_percent, missing = "missing"
+      text      = "Memory above ${var.alarm_memory_threshold_percent}% of maxmemory for 15 minutes"
+    }
+    evictions = {
+      metric    = "Evictions", statistic = "Sum", period = 300, periods = 3
+      threshold = var.alarm_evictions_per_5_minutes, missing = "notBreaching"
+      text      = "More than ${var.alarm_evictions_per_5_minutes} evictions per 5 minutes for 15 minutes: the cache is too small"
+    }
+    connections = {
+      metric    = "CurrConnections", statistic = "Maximum", period = 300, periods = 2
+      threshold = var.alarm_connections, missing = "missing"
+      text      = "More than ${var.alarm_connections} client connections for 10 minutes"
+    }
+    # ReplicationLag is only reported by replicas. Which node is a replica
+    # changes with every failover, so every node gets the alarm and a missing
+    # metric (the current primary) counts as fine.
+    replication-lag = {
+      metric    = "ReplicationLag", statistic = "Maximum", period = 60, periods = 5
+      threshold = var.alarm_replication_lag_seconds, missing = "notBreaching"
+      text      = "Replica more than ${var.alarm_replication_lag_seconds}s behind its primary for 5 minutes"
+    }
+  }
+  node_alarm_pairs = {
+    for pair in setproduct(local.node_ids, keys(local.node_alarms)) : "${pair[0]}-${pair[1]}" => {
+      node  = pair[0]
+      alarm = local.node_alarms[pair[1]]
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "memory" {
-  for_each = toset(local.node_ids)
+resource "aws_cloudwatch_metric_alarm" "node" {
+  for_each = local.node_alarm_pairs
 
-  alarm_name          = "${each.value}-memory"
-  alarm_description   = "Redis memory of ${each.value} above ${var.alarm_memory_threshold_percent}% of maxmemory for 15 minutes"
+  alarm_name          = each.key
+  alarm_description   = "${each.value.node}: ${each.value.alarm.text}"
   namespace           = "AWS/ElastiCache"
-  metric_name         = "DatabaseMemoryUsagePercentage"
-  dimensions          = { CacheClusterId = each.value }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
+  metric_name         = each.value.alarm.metric
+  dimensions          = { CacheClusterId = each.value.node }
+  statistic           = each.value.alarm.statistic
+  period              = each.value.alarm.period
+  evaluation_periods  = each.value.alarm.periods
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarm_memory_threshold_percent
-  treat_missing_data  = "missing"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-
-  tags = var.tags
-
-  depends_on = [aws_elasticache_replication_group.this]
-}
-
-# ReplicationLag is only reported by replicas. Which node is a replica changes
-# with every failover, so every node gets the alarm and a missing metric (the
-# current primary) counts as fine.
-resource "aws_cloudwatch_metric_alarm" "replication_lag" {
-  for_each = toset(local.node_ids)
-
-  alarm_name          = "${each.value}-replication-lag"
-  alarm_description   = "Replica ${each.value} more than ${var.alarm_replication_lag_seconds}s behind its primary for 5 minutes"
-  namespace           = "AWS/ElastiCache"
-  metric_name         = "ReplicationLag"
-  dimensions          = { CacheClusterId = each.value }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 5
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.alarm_replication_lag_seconds
-  treat_missing_data  = "notBreaching"
+  threshold           = each.value.alarm.threshold
+  treat_missing_data  = each.value.alarm.missing
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
 

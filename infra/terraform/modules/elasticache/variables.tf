@@ -82,9 +82,11 @@ variable "node_type" {
   description = "Cache node type, for example cache.t4g.small (demo) or cache.r7g.large (production)."
   default     = "cache.t4g.small"
 
+  # Current-generation families with the sizes AWS offers in them; an older or
+  # made-up type would otherwise fail only when ElastiCache refuses it at apply.
   validation {
-    condition     = startswith(var.node_type, "cache.")
-    error_message = "node_type must be an ElastiCache node type (cache.…)."
+    condition     = can(regex("^cache\\.((t4g|t3)\\.(micro|small|medium)|(m5|m6g|m7g|r5|r6g|r7g|c7gn)\\.(large|xlarge|(2|4|8|12|16|24)xlarge)|r6gd\\.(xlarge|(2|4|8|12|16)xlarge))$", var.node_type))
+    error_message = "node_type must be a current ElastiCache node type: cache.t4g/t3 .micro/.small/.medium, or cache.m5/m6g/m7g/r5/r6g/r7g/c7gn .large … .24xlarge, or cache.r6gd .xlarge … .16xlarge."
   }
 }
 
@@ -105,8 +107,18 @@ variable "parameter_group_family" {
   default     = "redis7"
 
   validation {
-    condition     = can(regex("^redis[0-9]+(\\.[0-9]+)?$", var.parameter_group_family))
+    condition     = can(regex("^redis[0-9]+(\\.[0-9x]+)?$", var.parameter_group_family))
     error_message = "parameter_group_family must look like redis7."
+  }
+  # Redis OSS 7.x uses redis7, 6.x redis6.x, 5.0.x redis5.0 (the family of an
+  # engine version AWS accepts).
+  validation {
+    condition = try(var.parameter_group_family == (
+      tonumber(split(".", var.engine_version)[0]) >= 7 ? "redis${split(".", var.engine_version)[0]}" :
+      tonumber(split(".", var.engine_version)[0]) == 6 ? "redis6.x" :
+      "redis${split(".", var.engine_version)[0]}.${split(".", var.engine_version)[1]}"
+    ), false)
+    error_message = "parameter_group_family does not match engine_version: Redis OSS 7.x needs redis7, 6.x needs redis6.x, 5.0.x needs redis5.0."
   }
 }
 
@@ -134,7 +146,7 @@ variable "maintenance_window" {
 
 variable "snapshot_window" {
   type        = string
-  description = "Daily snapshot window in UTC, hh24:mi-hh24:mi, at least 60 minutes long."
+  description = "Daily snapshot window in UTC, hh24:mi-hh24:mi, at least 60 minutes long and clear of maintenance_window (checked by the replication group's preconditions)."
   default     = "03:00-04:00"
 
   validation {
@@ -179,8 +191,67 @@ variable "log_retention_days" {
 
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (usually one SNS topic) notified when an alarm fires or clears. Empty: the alarms still show in the CloudWatch console."
-  default     = []
+  description = "ARNs (usually one SNS topic) notified when an alarm fires or clears. At least one: an alarm that notifies no one is not an alarm."
+
+  validation {
+    condition     = length(var.alarm_actions) >= 1 && alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
+    error_message = "alarm_actions must hold at least one ARN (an SNS topic)."
+  }
+}
+
+variable "auth_token_version" {
+  type        = number
+  description = "Version of the AUTH token: a new number generates a new token (README: Rotating the AUTH token)."
+  default     = 1
+
+  validation {
+    condition     = var.auth_token_version >= 1 && floor(var.auth_token_version) == var.auth_token_version
+    error_message = "auth_token_version must be a whole number from 1."
+  }
+}
+
+variable "auth_token_update_strategy" {
+  type        = string
+  description = "How a new AUTH token is applied: ROTATE (the old token stays valid too, while the tasks restart with the new secret) or SET (only the new token; apply with SET after a rotation to retire the old one)."
+  default     = "ROTATE"
+
+  validation {
+    condition     = contains(["ROTATE", "SET"], var.auth_token_update_strategy)
+    error_message = "auth_token_update_strategy must be ROTATE or SET."
+  }
+}
+
+variable "alarm_host_cpu_threshold_percent" {
+  type        = number
+  description = "CPUUtilization (the whole host) above which a node's alarm fires."
+  default     = 90
+
+  validation {
+    condition     = var.alarm_host_cpu_threshold_percent > 0 && var.alarm_host_cpu_threshold_percent <= 100
+    error_message = "alarm_host_cpu_threshold_percent must be in (0, 100]."
+  }
+}
+
+variable "alarm_evictions_per_5_minutes" {
+  type        = number
+  description = "Evictions per 5 minutes above which a node's alarm fires (volatile-lru evicts when memory is full)."
+  default     = 100
+
+  validation {
+    condition     = var.alarm_evictions_per_5_minutes >= 0
+    error_message = "alarm_evictions_per_5_minutes must not be negative."
+  }
+}
+
+variable "alarm_connections" {
+  type        = number
+  description = "CurrConnections above which a node's alarm fires (each shop task keeps a pool)."
+  default     = 1000
+
+  validation {
+    condition     = var.alarm_connections > 0
+    error_message = "alarm_connections must be positive."
+  }
 }
 
 variable "notification_topic_arn" {

@@ -22,3 +22,18 @@ output "availability_zones" {
   description = "Availability zones the subnets are spread over, in subnet order."
   value       = var.availability_zones
 }
+
+output "vpc_endpoint_security_group_id" {
+  description = "Security group of the interface endpoints (ECR api and dkr, Secrets Manager, CloudWatch Logs): the tasks' HTTPS egress goes there."
+  value       = aws_security_group.endpoints.id
+}
+
+output "s3_prefix_list_id" {
+  description = "Prefix list of the S3 gateway endpoint (ECR image layers): the tasks' other HTTPS egress."
+  value       = aws_vpc_endpoint.s3.prefix_list_id
+}
+
+output "flow_log_group_name" {
+  description = "CloudWatch log group receiving the VPC flow logs (all traffic)."
+  value       = aws_cloudwatch_log_group.flow.name
+}

@@ -35,6 +35,43 @@ variable "single_nat_gateway" {
   default     = true
 }
 
+variable "region" {
+  type        = string
+  description = "Region of the VPC: names the services of the VPC endpoints (com.amazonaws.REGION.ecr.api, …)."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "account_id" {
+  type        = string
+  description = "ID of the AWS account: the flow-log role may be assumed for this account only (aws:SourceAccount)."
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account ID."
+  }
+}
+
+variable "flow_log_retention_days" {
+  type        = number
+  description = "Days CloudWatch Logs keeps the VPC flow logs."
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_log_retention_days)
+    error_message = "flow_log_retention_days must be a retention period that CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …)."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key for the flow log group. null: an AWS managed key."
+  default     = null
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource of the module."

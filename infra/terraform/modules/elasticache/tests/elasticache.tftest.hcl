@@ -1,4 +1,4 @@
-# terraform init && terraform test   (in modules/elasticache)
+# terraform init && terraform test   (in modules/elasticache; check.sh runs it in CI)
 #
 # at_rest_encryption_enabled is a string in some provider versions and a bool
 # in others, hence tostring(...) == "true".
@@ -13,6 +13,7 @@ variables {
   vpc_id                     = "vpc-0123456789abcdef0"
   subnet_ids                 = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
   allowed_security_group_ids = ["sg-0123456789abcdef0"]
+  alarm_actions              = ["arn:aws:sns:eu-west-1:123456789012:shop-alarms"]
 }
 
 run "cluster_mode_disabled_is_secure_by_default" {
@@ -59,12 +60,44 @@ run "cluster_mode_disabled_is_secure_by_default" {
     error_message = "Ingress must be port 6379 from the app's security group, with no CIDR."
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.cpu) == 2 && length(aws_cloudwatch_metric_alarm.memory) == 2 && length(aws_cloudwatch_metric_alarm.replication_lag) == 2
-    error_message = "Every node gets a CPU, memory and replication-lag alarm."
+    condition     = aws_vpc_security_group_ingress_rule.from_app[0].cidr_ipv6 == null && aws_vpc_security_group_ingress_rule.from_app[0].prefix_list_id == null
+    error_message = "No IPv6 CIDR or prefix list either."
   }
   assert {
-    condition     = contains(keys(aws_cloudwatch_metric_alarm.cpu), "shop-test-001") && contains(keys(aws_cloudwatch_metric_alarm.cpu), "shop-test-002")
-    error_message = "Alarms must name the member clusters <name>-001, <name>-002."
+    condition = toset(keys(aws_cloudwatch_metric_alarm.node)) == toset(flatten([
+      for n in ["shop-test-001", "shop-test-002"] : [for a in ["engine-cpu", "host-cpu", "memory", "evictions", "connections", "replication-lag"] : "${n}-${a}"]
+    ]))
+    error_message = "Every node (<name>-001, <name>-002) gets engine CPU, host CPU, memory, evictions, connections and replication-lag alarms."
+  }
+  assert {
+    condition = {
+      for k, a in aws_cloudwatch_metric_alarm.node : k => "${a.metric_name}/${a.dimensions.CacheClusterId}" if startswith(k, "shop-test-002-")
+      } == {
+      "shop-test-002-engine-cpu"      = "EngineCPUUtilization/shop-test-002"
+      "shop-test-002-host-cpu"        = "CPUUtilization/shop-test-002"
+      "shop-test-002-memory"          = "DatabaseMemoryUsagePercentage/shop-test-002"
+      "shop-test-002-evictions"       = "Evictions/shop-test-002"
+      "shop-test-002-connections"     = "CurrConnections/shop-test-002"
+      "shop-test-002-replication-lag" = "ReplicationLag/shop-test-002"
+    }
+    error_message = "Each alarm watches its metric on its own node."
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.node : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:shop-alarms"]) && a.ok_actions == toset(["arn:aws:sns:eu-west-1:123456789012:shop-alarms"])])
+    error_message = "Every cache alarm notifies the alarm topic."
+  }
+  assert {
+    condition = {
+      for l in aws_elasticache_replication_group.this.log_delivery_configuration : l.log_type => "${l.destination_type}:${l.destination}:${l.log_format}"
+      } == {
+      slow-log   = "cloudwatch-logs:/aws/elasticache/shop-test/slow-log:json"
+      engine-log = "cloudwatch-logs:/aws/elasticache/shop-test/engine-log:json"
+    }
+    error_message = "The slow log and the engine log are delivered to their CloudWatch log groups."
+  }
+  assert {
+    condition     = aws_elasticache_replication_group.this.auth_token_update_strategy == "ROTATE" && random_password.auth.keepers["version"] == "1"
+    error_message = "AUTH token version 1, applied with ROTATE."
   }
 }
 
@@ -98,14 +131,36 @@ run "cluster_mode_enabled_shards_and_replicas" {
     error_message = "The cluster-mode parameter group gets its own name."
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.cpu) == 9 && contains(keys(aws_cloudwatch_metric_alarm.cpu), "shop-test-0003-003")
-    error_message = "3 shards × 3 nodes = 9 alarms per metric, named <name>-000s-00n."
+    condition     = length(aws_cloudwatch_metric_alarm.node) == 9 * 6 && aws_cloudwatch_metric_alarm.node["shop-test-0003-003-replication-lag"].dimensions.CacheClusterId == "shop-test-0003-003"
+    error_message = "3 shards × 3 nodes = 9 nodes × 6 alarms, named after the member clusters <name>-000s-00n."
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.node : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:shop-alarms"])])
+    error_message = "Every cache alarm notifies the alarm topic in cluster mode too."
+  }
+  assert {
+    condition = {
+      for l in aws_elasticache_replication_group.this.log_delivery_configuration : l.log_type => "${l.destination_type}:${l.destination}"
+      } == {
+      slow-log   = "cloudwatch-logs:/aws/elasticache/shop-test/slow-log"
+      engine-log = "cloudwatch-logs:/aws/elasticache/shop-test/engine-log"
+    }
+    error_message = "Cluster mode delivers the slow and engine logs too."
+  }
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.from_app) == 1 && aws_vpc_security_group_ingress_rule.from_app[0].referenced_security_group_id == "sg-0123456789abcdef0" && aws_vpc_security_group_ingress_rule.from_app[0].cidr_ipv4 == null && aws_vpc_security_group_ingress_rule.from_app[0].cidr_ipv6 == null && aws_vpc_security_group_ingress_rule.from_app[0].from_port == 6379 && aws_vpc_security_group_ingress_rule.from_app[0].to_port == 6379
+    error_message = "Cluster mode: ingress is port 6379 from the app's security group only."
   }
 }
 
 run "secret_has_the_shape_the_shop_reads" {
   # Mocked apply: the endpoints are fake strings, but the JSON is real.
   command = apply
+
+  assert {
+    condition     = length(aws_security_group.this.ingress) == 0 && length(aws_security_group.this.egress) == 0
+    error_message = "The cache's security group has no inline rules: its only ingress is the rule from the app's group, and it has no egress."
+  }
 
   assert {
     condition     = join(",", sort(keys(jsondecode(aws_secretsmanager_secret_version.this.secret_string)))) == "auth,host,port,reader"
@@ -138,7 +193,8 @@ run "secret_has_the_shape_the_shop_reads" {
 }
 
 run "secret_in_cluster_mode_points_at_the_configuration_endpoint" {
-  command = apply
+  command   = apply
+  state_key = "cluster_mode_enabled"
 
   variables {
     cluster_mode_enabled = true
@@ -151,6 +207,14 @@ run "secret_in_cluster_mode_points_at_the_configuration_endpoint" {
   assert {
     condition     = jsondecode(aws_secretsmanager_secret_version.this.secret_string).reader == ""
     error_message = "reader is empty in cluster mode."
+  }
+  assert {
+    condition     = length(aws_security_group.this.ingress) == 0 && length(aws_security_group.this.egress) == 0
+    error_message = "Cluster mode: the cache's security group has no inline rules either."
+  }
+  assert {
+    condition     = aws_elasticache_replication_group.this.transit_encryption_enabled == true && tostring(aws_elasticache_replication_group.this.at_rest_encryption_enabled) == "true" && aws_elasticache_replication_group.this.auth_token == random_password.auth.result
+    error_message = "Cluster mode: TLS, encryption at rest and AUTH."
   }
 }
 
@@ -204,4 +268,260 @@ run "bad_windows_are_refused" {
   }
 
   expect_failures = [var.maintenance_window, var.snapshot_window]
+}
+
+# ---------------------------------------------------------------- AUTH token rotation
+
+# Step 1 of a rotation: a new auth_token_version generates a new token, which
+# ElastiCache adds next to the old one (ROTATE); the secret holds the new one.
+run "rotate_adds_a_new_token" {
+  command = apply
+
+  variables {
+    auth_token_version = 2
+  }
+
+  assert {
+    condition     = random_password.auth.keepers["version"] == "2" && aws_elasticache_replication_group.this.auth_token_update_strategy == "ROTATE"
+    error_message = "A new version makes a new token, applied with ROTATE so the old one stays valid."
+  }
+  assert {
+    condition     = aws_elasticache_replication_group.this.auth_token == random_password.auth.result && jsondecode(aws_secretsmanager_secret_version.this.secret_string).auth == random_password.auth.result
+    error_message = "The group and the secret get the new token in the same apply."
+  }
+}
+
+# Step 2, once the tasks have restarted with the new secret: SET drops the old
+# token. The token itself does not change.
+run "set_retires_the_old_token" {
+  command = apply
+
+  variables {
+    auth_token_version         = 2
+    auth_token_update_strategy = "SET"
+  }
+
+  assert {
+    condition     = random_password.auth.keepers["version"] == "2" && aws_elasticache_replication_group.this.auth_token_update_strategy == "SET"
+    error_message = "SET keeps version 2's token and makes it the only one."
+  }
+}
+
+# ---------------------------------------------------------------- changing the mode
+
+run "created_with_cluster_mode_disabled" {
+  command   = apply
+  state_key = "mode_switch"
+
+  assert {
+    condition     = terraform_data.cluster_mode.output == "disabled" && aws_elasticache_replication_group.this.cluster_mode == "disabled"
+    error_message = "The group remembers the mode it was created in."
+  }
+}
+
+run "switching_the_mode_in_place_is_refused" {
+  command   = plan
+  state_key = "mode_switch"
+
+  variables {
+    cluster_mode_enabled = true
+  }
+
+  expect_failures = [aws_elasticache_replication_group.this]
+}
+
+run "switching_the_mode_by_replacing_the_group" {
+  command   = apply
+  state_key = "mode_switch"
+
+  variables {
+    cluster_mode_enabled = true
+  }
+
+  plan_options {
+    replace = [terraform_data.cluster_mode]
+  }
+
+  assert {
+    condition     = terraform_data.cluster_mode.output == "enabled" && aws_elasticache_replication_group.this.cluster_mode == "enabled" && aws_elasticache_replication_group.this.num_node_groups == 2
+    error_message = "Replacing terraform_data.cluster_mode replaces the group in the new mode."
+  }
+}
+
+# ---------------------------------------------------------------- validations
+
+run "parameter_group_family_must_match_the_engine" {
+  command = plan
+
+  variables {
+    engine_version         = "6.2"
+    parameter_group_family = "redis7"
+  }
+
+  expect_failures = [var.parameter_group_family]
+}
+
+run "engine_6_with_its_family_is_accepted" {
+  command = plan
+
+  variables {
+    engine_version         = "6.2"
+    parameter_group_family = "redis6.x"
+  }
+
+  assert {
+    condition     = aws_elasticache_parameter_group.this.family == "redis6.x" && aws_elasticache_parameter_group.this.name == "shop-test-redis6-x"
+    error_message = "Redis 6.2 runs with redis6.x."
+  }
+}
+
+run "malformed_engine_version_is_refused" {
+  command = plan
+
+  variables {
+    engine_version = "seven"
+  }
+
+  expect_failures = [var.engine_version]
+}
+
+run "malformed_parameter_group_family_is_refused" {
+  command = plan
+
+  variables {
+    parameter_group_family = "valkey8"
+  }
+
+  expect_failures = [var.parameter_group_family]
+}
+
+run "overlapping_windows_are_refused" {
+  command = plan
+
+  variables {
+    maintenance_window = "sun:03:30-sun:04:30"
+    snapshot_window    = "03:00-04:00"
+  }
+
+  expect_failures = [aws_elasticache_replication_group.this]
+}
+
+run "windows_overlapping_across_the_week_boundary_are_refused" {
+  command = plan
+
+  variables {
+    maintenance_window = "sun:23:30-mon:00:30"
+    snapshot_window    = "00:00-01:00"
+  }
+
+  expect_failures = [aws_elasticache_replication_group.this]
+}
+
+run "adjacent_windows_are_accepted" {
+  command = plan
+
+  variables {
+    maintenance_window = "tue:04:00-tue:05:00"
+    snapshot_window    = "03:00-04:00"
+  }
+
+  assert {
+    condition     = aws_elasticache_replication_group.this.maintenance_window == "tue:04:00-tue:05:00" && aws_elasticache_replication_group.this.snapshot_window == "03:00-04:00"
+    error_message = "Windows that only touch are fine."
+  }
+}
+
+run "a_short_snapshot_window_is_refused" {
+  command = plan
+
+  variables {
+    snapshot_window = "03:00-03:30"
+  }
+
+  expect_failures = [aws_elasticache_replication_group.this]
+}
+
+run "node_types_that_do_not_exist_are_refused" {
+  command = plan
+
+  variables {
+    node_type = "cache.t4g.large"
+  }
+
+  expect_failures = [var.node_type]
+}
+
+run "previous_generation_node_types_are_refused" {
+  command = plan
+
+  variables {
+    node_type = "cache.m3.medium"
+  }
+
+  expect_failures = [var.node_type]
+}
+
+run "current_node_types_are_accepted" {
+  command = plan
+
+  variables {
+    node_type = "cache.r7g.2xlarge"
+  }
+
+  assert {
+    condition     = aws_elasticache_replication_group.this.node_type == "cache.r7g.2xlarge"
+    error_message = "cache.r7g.2xlarge is a current node type."
+  }
+}
+
+run "alarms_must_notify_someone" {
+  command = plan
+
+  variables {
+    alarm_actions = []
+  }
+
+  expect_failures = [var.alarm_actions]
+}
+
+run "bad_auth_token_settings_are_refused" {
+  command = plan
+
+  variables {
+    auth_token_version         = 0
+    auth_token_update_strategy = "DELETE"
+  }
+
+  expect_failures = [var.auth_token_version, var.auth_token_update_strategy]
+}
+
+run "bad_names_ports_and_retention_are_refused" {
+  command = plan
+
+  variables {
+    name                        = "Shop_Cache"
+    vpc_id                      = "shop-vpc"
+    port                        = 80
+    snapshot_retention_limit    = 0
+    log_retention_days          = 10
+    secret_recovery_window_days = 3
+  }
+
+  expect_failures = [var.name, var.vpc_id, var.port, var.snapshot_retention_limit, var.log_retention_days, var.secret_recovery_window_days]
+}
+
+run "bad_shard_counts_and_thresholds_are_refused" {
+  command = plan
+
+  variables {
+    num_node_groups                  = 0
+    alarm_cpu_threshold_percent      = 0
+    alarm_host_cpu_threshold_percent = 101
+    alarm_memory_threshold_percent   = 0
+    alarm_replication_lag_seconds    = 0
+    alarm_evictions_per_5_minutes    = -1
+    alarm_connections                = 0
+  }
+
+  expect_failures = [var.num_node_groups, var.alarm_cpu_threshold_percent, var.alarm_host_cpu_threshold_percent, var.alarm_memory_threshold_percent, var.alarm_replication_lag_seconds, var.alarm_evictions_per_5_minutes, var.alarm_connections]
 }
