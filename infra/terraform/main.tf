@@ -176,6 +176,7 @@ module "app" {
   alarm_actions               = local.alarm_actions
   allowed_ingress_cidrs       = var.allowed_ingress_cidrs
   seed                        = var.seed
+  trusted_proxy_cidrs         = var.trusted_proxy_cidrs != null ? var.trusted_proxy_cidrs : (local.create_vpc ? [var.vpc_cidr] : [])
   admin_email                 = var.admin_email
   kms_key_arn                 = var.kms_key_arn
   log_retention_days          = var.log_retention_days

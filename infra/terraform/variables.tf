@@ -345,3 +345,9 @@ variable "secret_recovery_window_days" {
   description = "Days a destroyed secret can still be restored (0: deleted at once, which lets you re-create the stack under the same name right away)."
   default     = 7
 }
+
+variable "trusted_proxy_cidrs" {
+  type        = list(string)
+  description = "Where the load balancer connects to the tasks from, for SHOP_TRUSTED_PROXIES. Default: the new VPC's CIDR; with vpc_id set, give the VPC's CIDR blocks here."
+  default     = null
+}

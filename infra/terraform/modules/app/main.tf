@@ -18,7 +18,11 @@ locals {
     # so the service replaces its tasks and each reads the secret again (the
     # AUTH token rotation in README).
     SHOP_ROTATION_VERSION = var.secrets_version
-    }, local.admin ? {
+    }, length(var.trusted_proxy_cidrs) > 0 ? {
+    # The load balancer's X-Forwarded-For and X-Forwarded-Proto are believed only from
+    # these addresses: client addresses for the sign-in rate limits, HTTPS for cookies.
+    SHOP_TRUSTED_PROXIES = join(",", var.trusted_proxy_cidrs)
+    } : {}, local.admin ? {
     SHOP_ADMIN_EMAIL = var.admin_email
   } : {})
 

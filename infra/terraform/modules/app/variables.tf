@@ -323,3 +323,14 @@ variable "alarm_5xx_per_5_minutes" {
     error_message = "alarm_5xx_per_5_minutes must not be negative."
   }
 }
+
+variable "trusted_proxy_cidrs" {
+  type        = list(string)
+  description = "CIDR blocks the load balancer's nodes connect to the tasks from (usually the VPC's): the shop believes X-Forwarded-For and X-Forwarded-Proto only from them (SHOP_TRUSTED_PROXIES). Empty: the shop sees every client as the load balancer's address, so the per-address sign-in limits are shared by all clients."
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.trusted_proxy_cidrs : can(cidrhost(c, 0))])
+    error_message = "trusted_proxy_cidrs must hold CIDR blocks such as 10.40.0.0/16."
+  }
+}

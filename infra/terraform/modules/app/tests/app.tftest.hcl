@@ -173,7 +173,8 @@ run "task_definition_injects_secrets" {
   command = apply
 
   variables {
-    admin_email = "admin@example.com"
+    admin_email         = "admin@example.com"
+    trusted_proxy_cidrs = ["10.40.0.0/16"]
   }
 
   assert {
@@ -196,8 +197,9 @@ run "task_definition_injects_secrets" {
       SHOP_SEED             = "true"
       SHOP_ADMIN_EMAIL      = "admin@example.com"
       SHOP_ROTATION_VERSION = "1"
+      SHOP_TRUSTED_PROXIES  = "10.40.0.0/16"
     }
-    error_message = "Behind HTTPS cookies are Secure; the plain environment holds no secret."
+    error_message = "Behind HTTPS cookies are Secure; the load balancer's VPC is trusted; the plain environment holds no secret."
   }
   assert {
     condition     = aws_secretsmanager_secret_version.admin[0].secret_string == null && aws_secretsmanager_secret_version.admin[0].secret_string_wo_version == 1
@@ -370,4 +372,14 @@ run "bad_inputs_are_refused" {
     var.allowed_ingress_cidrs, var.admin_email, var.log_retention_days, var.secret_recovery_window_days,
     var.admin_password_version, var.alarm_5xx_per_5_minutes,
   ]
+}
+
+run "trusted_proxies_must_be_cidrs" {
+  command = plan
+
+  variables {
+    trusted_proxy_cidrs = ["the load balancer"]
+  }
+
+  expect_failures = [var.trusted_proxy_cidrs]
 }
