@@ -161,6 +161,23 @@ func (s *Store) UpdateProfile(ctx context.Context, id int64, name, address strin
 	return u, nil
 }
 
+// VerifyPassword returns nil when password is user id's password, else ErrBadCredentials
+// (or ErrNotFound).
+func (s *Store) VerifyPassword(ctx context.Context, id int64, password string) error {
+	var hash string
+	err := s.pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, id).Scan(&hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("accounts: check password of %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("accounts: check password of %d: %w", id, err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return ErrBadCredentials
+	}
+	return nil
+}
+
 // ChangePassword sets the password of user id to newPassword, if current is its password
 // now, and bumps its version. It returns ErrBadCredentials for a wrong current password, the
 // errors of CheckPassword for a new one the rules refuse, or ErrNotFound; then nothing

@@ -155,13 +155,29 @@ func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
 		refuse()
 		return
 	}
+	// A guess of the current password counts against the account's sign-in limit: a stolen
+	// session must not be a way to guess the password without one.
+	if err := s.allowLogin(r, u.Email); err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	// The session's token is renewed only once the current password is known right: the
+	// change then keeps this session under its new token and ends every other one.
+	if err := s.accounts.VerifyPassword(ctx, u.ID, f.Current); errors.Is(err, accounts.ErrBadCredentials) {
+		f.Errors.add("current_password", "That is not your password as it is now.")
+		refuse()
+		return
+	} else if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		s.serveError(w, r, err)
 		return
 	}
 	_, err = s.accounts.ChangePassword(ctx, u.ID, f.Current, f.New, s.sessions.Token(ctx))
 	switch {
-	case errors.Is(err, accounts.ErrBadCredentials):
+	case errors.Is(err, accounts.ErrBadCredentials): // changed by another request meanwhile
 		f.Errors.add("current_password", "That is not your password as it is now.")
 		refuse()
 		return

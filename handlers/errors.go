@@ -35,8 +35,9 @@ type errorPage struct {
 }
 
 // serveError is the one exit for every failed request: it maps err to a status and a
-// message a person can act on, logs it (5xx at error level, 4xx at debug), and renders the
-// error page. The error's own text never reaches the page except for clientErrors, whose
+// message a person can act on, logs it (500 at error level, 503 — a dependency away, which
+// the guard and the pool already report — at warning level, 4xx at debug), and renders the
+// error page. A 503 says when to try again (Retry-After: the minute its page speaks of). The error's own text never reaches the page except for clientErrors, whose
 // text is written for people.
 func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
@@ -49,9 +50,15 @@ func (s *Server) serveError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &limited) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter())))
 	}
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "60")
+		}
+		s.log.Warn("request failed: a dependency is away", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	case status >= 500:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
-	} else {
+	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	s.render(w, r, status, "error", page.Heading, page)

@@ -43,6 +43,7 @@ type accountStore interface {
 	Authenticate(ctx context.Context, email, password string) (accounts.User, error)
 	FindUser(ctx context.Context, id int64) (accounts.User, error)
 	UpdateProfile(ctx context.Context, id int64, name, address string) (accounts.User, error)
+	VerifyPassword(ctx context.Context, id int64, password string) error
 	ChangePassword(ctx context.Context, id int64, current, newPassword, keepSession string) (accounts.User, error)
 }
 

@@ -69,7 +69,7 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 				s.serveError(w, r, errors.Join(errSessionsDown, err))
 				return
 			}
-			s.log.Warn("session store unavailable; serving without a session", "err", err)
+			s.redisFailed("session store unavailable; serving without a session", err)
 			ctx, _ = s.sessions.Load(context.WithValue(r.Context(), sessionStateKey, sessionDown), "")
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return

@@ -12,7 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shopcache/shop/handlers"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/ratelimit"
 )
 
 // heldRead is a GET that the test holds open after its session was loaded: it waits on a
@@ -215,4 +217,24 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		http.StatusUnprocessableEntity)
 	expect(t, "new password", newShopper(t, shop.URL).post("/login", url.Values{"email": {"hal@example.com"}, "password": {"another fine password"}}),
 		http.StatusSeeOther)
+}
+
+// TestPasswordChangeGuessesAreLimited: guesses of the current password on the change form
+// count against the account's sign-in limit, and a wrong guess leaves the session as it was.
+func TestPasswordChangeGuessesAreLimited(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t), withLimits(handlers.RateLimits{LoginAccount: ratelimit.Limit{Count: 3, Period: time.Hour}}))
+	ivy := newShopper(t, shop.URL)
+	ivy.register("ivy@example.com", "Ivy", "a fine long password")
+	token := ivy.sessionCookie()
+	for i := range 3 {
+		r := ivy.post("/account/password", url.Values{"current_password": {"guess " + strconv.Itoa(i)}, "new_password": {"another fine password"}})
+		expect(t, "wrong guess "+strconv.Itoa(i+1), r, http.StatusUnprocessableEntity, "not your password")
+	}
+	if got := ivy.sessionCookie(); got != token {
+		t.Errorf("a wrong guess changed the session token from %q to %q", token, got)
+	}
+	r := ivy.post("/account/password", url.Values{"current_password": {"a fine long password"}, "new_password": {"another fine password"}})
+	expect(t, "4th attempt, right password", r, http.StatusTooManyRequests, "too many sign-in attempts")
+	expect(t, "a sign-in to the account, which shares the limit", newShopper(t, shop.URL).post("/login",
+		url.Values{"email": {"ivy@example.com"}, "password": {"a fine long password"}}), http.StatusTooManyRequests)
 }
