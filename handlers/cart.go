@@ -30,6 +30,9 @@ type cartPage struct {
 	// CheckoutKey is the idempotency key the checkout form carries: however often it is
 	// submitted, it places one order.
 	CheckoutKey string
+	// Digest is the orders.QuoteDigest of the lines and prices shown: the order is placed
+	// only at those.
+	Digest string
 }
 
 // loadCart reads the request's cart with current prices. Lines whose product is gone are
@@ -54,11 +57,13 @@ func (s *Server) loadCart(r *http.Request) (cartPage, error) {
 		return page, err
 	}
 	totals := map[string]int64{}
+	var quotes []orders.Quote
 	for _, l := range lines {
 		p, ok := products[l.ProductID]
 		if !ok {
 			continue
 		}
+		quotes = append(quotes, orders.Quote{ProductID: p.ID, Quantity: l.Quantity, UnitPrice: p.Price, Currency: p.Currency})
 		sub := p.Price * int64(l.Quantity)
 		totals[p.Currency] += sub
 		page.Units += l.Quantity
@@ -68,6 +73,7 @@ func (s *Server) loadCart(r *http.Request) (cartPage, error) {
 		page.Totals = append(page.Totals, money.Format(total, currency))
 	}
 	sort.Strings(page.Totals)
+	page.Digest = orders.QuoteDigest(quotes)
 	return page, nil
 }
 
@@ -227,7 +233,7 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	// The form's key makes a double click, a resubmission or a second tab one order.
-	order, err := s.checkout.Place(ctx, currentUser(ctx).ID, values.Get("checkout_key"))
+	order, err := s.checkout.Place(ctx, currentUser(ctx).ID, values.Get("checkout_key"), values.Get("cart_digest"))
 	var oos *orders.OutOfStockError
 	switch {
 	case errors.As(err, &oos):
@@ -235,6 +241,10 @@ func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, orders.ErrEmptyCart):
 		s.renderCartProblem(w, r, http.StatusUnprocessableEntity, "Your cart is empty: add something first.")
+		return
+	case errors.Is(err, orders.ErrQuoteChanged):
+		s.renderCartProblem(w, r, http.StatusConflict, "Your cart or its prices changed since you looked at it: "+
+			"check it below and place the order again. Nothing was ordered.")
 		return
 	case errors.Is(err, orders.ErrCheckoutRunning):
 		s.renderCartProblem(w, r, http.StatusConflict, "This cart is being checked out already, from another tab or window. "+

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/testenv"
 )
 
@@ -243,5 +244,50 @@ func TestCartRules(t *testing.T) {
 	}
 	if got := line(third); got != "5" {
 		t.Errorf("merged line = %q, want 5", got)
+	}
+}
+
+var cartDigestField = regexp.MustCompile(`name="cart_digest" value="([0-9a-f]+)"`)
+
+// TestCheckoutAtThePricesShown: a price that changed between the cart page and "Place order"
+// places nothing and says so; the cart shown again places the order at the new price.
+func TestCheckoutAtThePricesShown(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t))
+	id := productIDs(t, shop, 1)[0]
+	jan := newShopper(t, shop.URL)
+	jan.register("jan@example.com", "Jan", "a fine long password")
+	expect(t, "add", jan.addToCart(id, 2), http.StatusSeeOther)
+	form := func() url.Values {
+		page := jan.get("/cart").body
+		key, digest := checkoutKeyField.FindStringSubmatch(page), cartDigestField.FindStringSubmatch(page)
+		if key == nil || digest == nil {
+			t.Fatal("the cart page's form lacks checkout_key or cart_digest")
+		}
+		return url.Values{"checkout_key": {key[1]}, "cart_digest": {digest[1]}}
+	}
+	shown := form()
+	stock := stockOf(t, shop, id)
+
+	ctx := context.Background()
+	p, err := shop.Catalog.FindProduct(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shop.Catalog.UpdateProduct(ctx, id, catalog.ProductUpdate{Name: p.Name, Description: p.Description,
+		Price: p.Price * 10, Stock: p.Stock, Version: p.Version}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "checkout at the old prices", jan.post("/checkout", shown), http.StatusConflict, "changed since you looked", "Nothing was ordered")
+	if n := ordersOf(t, shop, "jan@example.com"); n != 0 || stockOf(t, shop, id) != stock {
+		t.Fatalf("after a refused checkout: %d orders, stock %d (was %d); want none and unchanged", n, stockOf(t, shop, id), stock)
+	}
+	r := jan.post("/checkout", form())
+	if r.status != http.StatusSeeOther || !orderPath.MatchString(r.location) {
+		t.Fatalf("checkout of the cart shown again = %d to %q, want the order", r.status, r.location)
+	}
+	var total int64
+	if err := shop.pool.QueryRow(ctx, `SELECT sum(quantity * unit_price) FROM order_items WHERE order_id = $1`,
+		orderPath.FindStringSubmatch(r.location)[1]).Scan(&total); err != nil || total != 2*p.Price*10 {
+		t.Errorf("order total = %d (%v), want %d: the new price", total, err, 2*p.Price*10)
 	}
 }

@@ -59,7 +59,7 @@ type cartStore interface {
 
 // checkout places the order of a signed-in user's cart (orders.Checkout).
 type checkout interface {
-	Place(ctx context.Context, userID int64, key string) (orders.Order, error)
+	Place(ctx context.Context, userID int64, key, quoted string) (orders.Order, error)
 }
 
 // orderStore is what the order pages need.

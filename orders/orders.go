@@ -3,9 +3,13 @@
 package orders
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +25,9 @@ var (
 	// ErrMixedCurrency is returned by PlaceOrder for a cart whose products are priced in
 	// different currencies (possible only with both data sets loaded).
 	ErrMixedCurrency = errors.New("orders: the cart mixes currencies")
+	// ErrQuoteChanged is returned by PlaceOrder when the cart's lines or prices are not the
+	// ones the shopper was shown (a price changed, a line was added elsewhere).
+	ErrQuoteChanged = errors.New("orders: the cart or its prices changed since they were shown")
 	// ErrDuplicateKey is returned by PlaceOrder when the user already has an order under
 	// the idempotency key.
 	ErrDuplicateKey = errors.New("orders: an order with this idempotency key exists")
@@ -74,10 +81,12 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 // PlaceOrder places an order of lines for userID in one transaction: the order under its
 // idempotency key, its lines at the products' current prices, and each product's stock
-// decremented — guarded so stock never goes below zero. It returns *OutOfStockError (for
-// the first line that cannot be served), ErrEmptyCart or ErrMixedCurrency, and then nothing
-// is written; ErrDuplicateKey when userID already has an order under key.
-func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines []Line) (Order, error) {
+// decremented — guarded so stock never goes below zero. With quoted set (the QuoteDigest of
+// the cart the shopper saw), it places the order only if its lines and prices are exactly
+// those. It returns *OutOfStockError (for the first line that cannot be served),
+// ErrEmptyCart, ErrMixedCurrency or ErrQuoteChanged, and then nothing is written;
+// ErrDuplicateKey when userID already has an order under key.
+func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines []Line, quoted string) (Order, error) {
 	if len(lines) == 0 {
 		return Order{}, ErrEmptyCart
 	}
@@ -120,12 +129,15 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines 
 			order.Total += item.Subtotal()
 			order.Units += item.Quantity
 		}
+		if quoted != "" && quoted != QuoteDigest(quotesOf(order.Items, order.Currency)) {
+			return ErrQuoteChanged
+		}
 		_, err = tx.Exec(ctx, `UPDATE orders SET currency = $2 WHERE id = $1`, order.ID, order.Currency)
 		return err
 	})
 	if err != nil {
 		var oos *OutOfStockError
-		if errors.As(err, &oos) || errors.Is(err, ErrMixedCurrency) || errors.Is(err, ErrDuplicateKey) {
+		if errors.As(err, &oos) || errors.Is(err, ErrMixedCurrency) || errors.Is(err, ErrDuplicateKey) || errors.Is(err, ErrQuoteChanged) {
 			return Order{}, err
 		}
 		return Order{}, fmt.Errorf("orders: place order for user %d: %w", userID, err)
@@ -207,4 +219,34 @@ func (s *Store) FindOrder(ctx context.Context, userID, id int64) (Order, error) 
 		o.Units += it.Quantity
 	}
 	return o, nil
+}
+
+// Quote is one cart line as a shopper was shown it.
+type Quote struct {
+	ProductID int64
+	Quantity  int
+	UnitPrice int64  // minor units of Currency
+	Currency  string // ISO 4217
+}
+
+// QuoteDigest is a short fingerprint of what a shopper was shown of a cart: its lines with
+// their quantities and prices, in any order. The cart page's checkout form carries it, and
+// PlaceOrder places nothing when the cart it would order has another: 16 hex characters of
+// a SHA-256.
+func QuoteDigest(quotes []Quote) string {
+	sorted := slices.Clone(quotes)
+	slices.SortFunc(sorted, func(a, b Quote) int { return cmp.Compare(a.ProductID, b.ProductID) })
+	h := sha256.New()
+	for _, q := range sorted {
+		fmt.Fprintf(h, "%d:%d:%d:%s;", q.ProductID, q.Quantity, q.UnitPrice, q.Currency)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func quotesOf(items []Item, currency string) []Quote {
+	quotes := make([]Quote, len(items))
+	for i, it := range items {
+		quotes[i] = Quote{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice, Currency: currency}
+	}
+	return quotes
 }
