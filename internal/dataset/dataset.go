@@ -5,9 +5,9 @@
 //
 //   - "online-retail" (the default): the 4,070 stock codes of a real UK gift-ware retailer and,
 //     with the order history, its 541,909 real order lines of 2010-12 to 2011-12 (UCI "Online
-//     Retail", CC0; see online-retail/README.md).
+//     Retail", CC0; see data/online-retail/README.md).
 //   - "dummyjson": 194 demo products with categories, brands, ratings, stock and reviews
-//     (DummyJSON, MIT; see dummyjson/LICENSE). Reviewer names and e-mails are not stored.
+//     (DummyJSON, MIT; see data/dummyjson/LICENSE). Reviewer names and e-mails are not stored.
 //
 // How the messy rows of the order history are stored (every line is kept, none is dropped):
 //
@@ -43,7 +43,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-//go:embed online-retail/products.csv online-retail/online_retail.csv.gz dummyjson/products.json
+//go:embed data/online-retail/products.csv data/online-retail/online_retail.csv.gz data/dummyjson/products.json
 var files embed.FS
 
 // Names of the data sets, as given to shop seed --dataset.

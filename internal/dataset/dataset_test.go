@@ -29,7 +29,7 @@ type fileFacts struct {
 
 func readFacts(t *testing.T) fileFacts {
 	t.Helper()
-	f, err := os.Open("online-retail/online_retail.csv.gz")
+	f, err := os.Open("data/online-retail/online_retail.csv.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func readFacts(t *testing.T) fileFacts {
 // package doc's rule for listed products.
 func listedInFile(t *testing.T) int {
 	t.Helper()
-	f, err := os.Open("online-retail/products.csv")
+	f, err := os.Open("data/online-retail/products.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestDummyJSON(t *testing.T) {
 	var file []struct {
 		Reviews []json.RawMessage `json:"reviews"`
 	}
-	b, _ := os.ReadFile("dummyjson/products.json")
+	b, _ := os.ReadFile("data/dummyjson/products.json")
 	if err := json.Unmarshal(b, &file); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const dummyJSONFile = "dummyjson/products.json"
+const dummyJSONFile = "data/dummyjson/products.json"
 
 // dummyProduct is the part of a DummyJSON product the shop uses. Reviewer names and
 // e-mails are in the file but deliberately not decoded.

@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	retailProductsFile = "online-retail/products.csv"
-	retailOrdersFile   = "online-retail/online_retail.csv.gz"
+	retailProductsFile = "data/online-retail/products.csv"
+	retailOrdersFile   = "data/online-retail/online_retail.csv.gz"
 )
 
 func loadOnlineRetailProducts(ctx context.Context, tx pgx.Tx, progress io.Writer) (Result, error) {
