@@ -29,6 +29,9 @@
 // race to the cache, v+2 stays. The lease key carries the value key as its hash tag
 // (lease:{product:42}), so the two sit in one slot and the scripts also run on cluster mode.
 //
+// Values that their owner computes and stores in its own format (the leaderboard's top-N
+// lists, fields of one hash) get the same singleflight and lease through Shared (shared.go).
+//
 // # Write-through and delete-on-write (write.go)
 //
 // Aside.Set stores a value after the caller's database transaction has committed — never
