@@ -60,7 +60,8 @@
 // when it hears it (RunInvalidations). Changes made outside the shop (psql, a bulk import)
 // reach the same path from Postgres triggers through package pgnotify. Messages are
 // version-checked, so duplicates and reordering are harmless. When the subscription breaks,
-// the instance flushes its near caches: it can no longer vouch for them. Keyspace
+// the instance flushes its near caches: it can no longer vouch for them — unless its Witness
+// (the Postgres listener) was connected throughout the gap and heard every change. Keyspace
 // notifications of expired keys are counted per cache (RunExpirations), when the server has
 // them on.
 //

@@ -386,3 +386,68 @@ func TestExpirationsOffIsSaidOnce(t *testing.T) {
 		t.Errorf("said %d times after two runs, want once per run", n)
 	}
 }
+
+// TestRedisOutageKeepsNearCacheWhileListening kills the instance's redis-server (SIGKILL)
+// while its Postgres listener runs. The pub/sub subscription breaks, but the listener still
+// hears every committed change, so the near cache is kept: its hits go on through the
+// outage, and an UPDATE typed in psql during it still reaches the near cache (the stale copy
+// is evicted and the new row served).
+func TestRedisOutageKeepsNearCacheWhileListening(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	w := newWorld(t, srv.URL(), "")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	in := w.start("a", lockedWriter{&logs, &mu})
+	ctx := context.Background()
+	var id, price int64
+	if err := w.pool.QueryRow(ctx, `SELECT id, price FROM products WHERE sku = '85123A'`).Scan(&id, &price); err != nil {
+		t.Fatal(err)
+	}
+	const other = 2 // a product nobody changes
+	if id == other {
+		t.Fatal("85123A is product 2; pick another")
+	}
+	for _, p := range []int64{other, id} {
+		in.product(t, p)
+		if _, r := in.product(t, p); r != cache.HitL1 {
+			t.Fatalf("second read of %d = %s, want HIT-L1", p, r)
+		}
+	}
+
+	srv.Stop()
+	// The subscriber notices, and tries again (and fails) at least once more.
+	waitFor(t, 10*time.Second, "the subscriber notices Redis is gone, twice", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), "subscription broken") >= 2
+	})
+	if _, r := in.product(t, other); r != cache.HitL1 {
+		t.Errorf("during the Redis outage, with the Postgres listener up, product %d = %s, want HIT-L1 (near cache kept)", other, r)
+	}
+
+	conn, err := pgx.Connect(ctx, w.pool.Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE products SET price = $1 WHERE id = $2`, price+111, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the psql update made during the outage is served", func() bool {
+		p, _ := in.product(t, id)
+		return p.Price == price+111
+	})
+	if _, r := in.product(t, other); r != cache.HitL1 {
+		t.Errorf("after the update of another product, product %d = %s, want HIT-L1", other, r)
+	}
+
+	srv.Start() // empty: no persistence
+	waitFor(t, 10*time.Second, "the subscriber is back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), "subscribed again")
+	})
+	if _, r := in.product(t, other); r != cache.HitL1 {
+		t.Errorf("after Redis came back, the listener having been up throughout, product %d = %s, want HIT-L1", other, r)
+	}
+}
