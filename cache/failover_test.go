@@ -122,3 +122,42 @@ func TestFailoverPipelinesAndTransactions(t *testing.T) {
 		}
 	}
 }
+
+// TestFailoverRepliesDropTheConnection has a real server answer each failover reply (from a
+// script's error_reply, inside a pipeline after a read) and checks, by the server's CLIENT
+// ID, that the next call runs on a new connection; any other error reply keeps it.
+func TestFailoverRepliesDropTheConnection(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 1, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	cache.NewGuard(cache.GuardOptions{CallTimeout: time.Second}).Install(rdb)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		reply string
+		drop  bool
+	}{
+		{"READONLY You can't write against a read only replica.", true},
+		{"EXECABORT Transaction discarded because of previous errors.", true},
+		{"LOADING Redis is loading the dataset in memory", true},
+		{"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", true},
+		{"WRONGTYPE Operation against a key holding the wrong kind of value", false},
+		{"ERR a script's own error", false},
+	} {
+		before, err := rdb.ClientID(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Get(ctx, "k")
+			p.Eval(ctx, "return redis.error_reply(ARGV[1])", nil, tc.reply)
+			return nil
+		})
+		after, err := rdb.ClientID(ctx).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dropped := after != before; dropped != tc.drop {
+			t.Errorf("after a pipeline answered %.20q the connection was dropped: %v, want %v", tc.reply, dropped, tc.drop)
+		}
+	}
+}
