@@ -19,6 +19,7 @@ import (
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/pgnotify"
 )
 
 // instance is one shop process, as app.New builds it, sharing Redis and Postgres with the
@@ -450,4 +451,48 @@ func TestRedisOutageKeepsNearCacheWhileListening(t *testing.T) {
 	if _, r := in.product(t, other); r != cache.HitL1 {
 		t.Errorf("after Redis came back, the listener having been up throughout, product %d = %s, want HIT-L1", other, r)
 	}
+}
+
+// TestRedisOutageFlushesWhenTheListenerReconnects kills the redis-server, then cuts the
+// Postgres listener's connection (pg_terminate_backend) during the outage: a change
+// committed while it reconnected may have been missed by both paths, so the near cache must
+// be flushed — the next read of a product is not a near-cache hit.
+func TestRedisOutageFlushesWhenTheListenerReconnects(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	w := newWorld(t, srv.URL(), "")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	in := w.start("a", lockedWriter{&logs, &mu})
+	in.product(t, 2)
+	if _, r := in.product(t, 2); r != cache.HitL1 {
+		t.Fatalf("second read = %s, want HIT-L1", r)
+	}
+	srv.Stop()
+	// The subscriber retries with a growing pause (to 2 s): after five failures the
+	// listener's reconnection (100 ms) most likely falls between two of them, so that what
+	// flushes is the changed session, not an attempt made while the listener was down.
+	waitFor(t, 20*time.Second, "the subscriber notices Redis is gone, five times", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), "subscription broken") >= 5
+	})
+	if _, r := in.product(t, 2); r != cache.HitL1 {
+		t.Fatalf("with the listener up, product 2 = %s, want HIT-L1", r)
+	}
+	ctx := context.Background()
+	var killed int
+	if err := w.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN `+pgnotify.Channel+`'`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d listener connections (%v), want 1", killed, err)
+	}
+	waitFor(t, 10*time.Second, "the near cache is flushed once the listener can no longer vouch for the gap", func() bool {
+		_, r := in.product(t, 2)
+		return r != cache.HitL1
+	})
+	srv.Start() // for the instance's final flush of views at Stop
+	waitFor(t, 10*time.Second, "the subscriber is back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), "subscribed again")
+	})
 }
