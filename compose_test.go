@@ -2,27 +2,25 @@ package shop_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/keys"
 )
 
 // TestComposeFile loads docker-compose.yml with the Compose Specification's reference loader
 // (no Docker engine on the build machine runs it) and checks the wiring a newcomer relies on.
 func TestComposeFile(t *testing.T) {
-	ctx := context.Background()
-	opts, err := cli.NewProjectOptions([]string{"docker-compose.yml"}, cli.WithName("shop-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	project, err := opts.LoadProject(ctx)
-	if err != nil {
-		t.Fatalf("docker-compose.yml does not load: %v", err)
-	}
+	project := loadCompose(t)
 	want := []string{"lb", "postgres", "redis", "seed", "shop"}
 	names := project.ServiceNames()
 	slices.Sort(names)
@@ -116,5 +114,114 @@ func TestComposeFile(t *testing.T) {
 		if p.Target == 9090 {
 			t.Error("the metrics port is published on the host")
 		}
+	}
+	// Redis keeps sessions, carts and pending views through a restart: an append-only file,
+	// fsynced every second, on a named volume at the image's working directory.
+	redisSvc := svc("redis")
+	args := strings.Join(redisSvc.Command, " ")
+	for _, want := range []string{"--appendonly yes", "--appendfsync everysec"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("redis command %q lacks %q", args, want)
+		}
+	}
+	var persisted bool
+	for _, v := range redisSvc.Volumes {
+		if v.Type == types.VolumeTypeVolume && v.Target == "/data" {
+			_, declared := project.Volumes[v.Source]
+			persisted = declared
+		}
+	}
+	if !persisted {
+		t.Errorf("redis volumes = %+v: want a named volume at /data, where the AOF is written", redisSvc.Volumes)
+	}
+}
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{"docker-compose.yml"}, cli.WithName("shop-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	return project
+}
+
+// TestComposeRedisSurvivesACrash runs a real redis-server with the compose file's own
+// arguments, writes sessions, carts and pending views in the shop's key shapes, kills it
+// (SIGKILL, as a crash) and starts it again on the same directory: with the compose
+// settings (AOF) every key is back; with persistence off (as before, and as
+// internal/testenv's servers run) none is. The counts are the figures of
+// docs/operations.md: go test -run TestComposeRedisSurvivesACrash -v .
+func TestComposeRedisSurvivesACrash(t *testing.T) {
+	redisSvc, err := loadCompose(t).GetService("redis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	composeArgs := []string(redisSvc.Command[1:]) // after "redis-server"
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		survive bool
+	}{
+		{"compose (AOF everysec)", composeArgs, true},
+		{"no persistence", []string{"--save", "", "--appendonly", "no"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 100
+			srv := testenv.StartRedis(t, tc.args...)
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+			t.Cleanup(func() { rdb.Close() })
+			ctx := context.Background()
+			for i := range n {
+				token := fmt.Sprintf("tok%03d", i)
+				if err := rdb.Set(ctx, keys.Session(token), "session data", 30*time.Minute).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := rdb.HSet(ctx, keys.Cart(token), "1", 2, "7", 1).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := rdb.HIncrBy(ctx, keys.ViewsPending, fmt.Sprint(i+1), 3).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv.Stop() // SIGKILL
+			srv.Start()
+			count := func() (sessions, carts, views int) {
+				for _, pattern := range []string{keys.SessionPrefix + "*", "cart:*"} {
+					found, err := rdb.Keys(ctx, pattern).Result()
+					if err != nil {
+						return -1, -1, -1 // LOADING: asked again
+					}
+					if pattern == "cart:*" {
+						carts = len(found)
+					} else {
+						sessions = len(found)
+					}
+				}
+				v, err := rdb.HLen(ctx, keys.ViewsPending).Result()
+				if err != nil {
+					return -1, -1, -1
+				}
+				return sessions, carts, int(v)
+			}
+			var sessions, carts, views int
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if sessions, carts, views = count(); sessions >= 0 || time.Now().After(deadline) {
+					break
+				}
+			}
+			t.Logf("after kill -9 and restart: %d of %d sessions, %d of %d carts, %d of %d pending view counts",
+				sessions, n, carts, n, views, n)
+			want := 0
+			if tc.survive {
+				want = n
+			}
+			if sessions != want || carts != want || views != want {
+				t.Errorf("sessions, carts, views after a crash = %d, %d, %d; want %d each", sessions, carts, views, want)
+			}
+		})
 	}
 }

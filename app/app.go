@@ -230,6 +230,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Views = pageviews.NewCounter(a.Redis, a.Pool, cfg.RedisKeyPrefix)
 	a.Flusher = pageviews.NewFlusher(a.Views, cfg.ViewsFlushInterval, logger)
 	a.listener = pgnotify.NewListener(a.Pool.Config().ConnConfig.Copy(), a.Cache.Invalidate, logger)
+	if cfg.PGNotify { // the listener vouches for the near caches while pub/sub is away
+		a.Cache.SetWitness(a.listener)
+	}
 
 	if err := ensureAdmin(ctx, a.Accounts, cfg, logger); err != nil {
 		return nil, err

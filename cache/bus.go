@@ -117,42 +117,90 @@ func (c *Cache) receive(payload string) {
 	}
 }
 
+// Witness is a second path by which this process hears every committed change: package
+// pgnotify's Postgres listener, which hands each change to Invalidate whether Redis answers
+// or not. While it is connected, and has been since a gap in the pub/sub subscription
+// began, nothing was missed, so the near caches need not be flushed for that gap.
+type Witness interface {
+	// Session returns a number that changes each time the path (re)connects, and whether it
+	// is connected now.
+	Session() (session uint64, connected bool)
+}
+
+// SetWitness makes a gap in the subscription flush the near caches only when w cannot vouch
+// for it (see RunInvalidations). Call it before RunInvalidations; nil: every gap flushes.
+func (c *Cache) SetWitness(w Witness) { c.witness = w }
+
 // RunInvalidations subscribes to InvalidationChannel and applies every message to the near
 // caches until ctx ends. go-redis reconnects a subscription that breaks and subscribes
-// again; every (re)subscription, and every error, flushes the near caches whole, because
-// messages published while the connection was down are lost (go-redis #1070, redis #11767).
-// Messages are read one at a time with Receive, not through go-redis's buffered channel, so
-// none is dropped: a subscriber that falls too far behind is disconnected by Redis
-// (client-output-buffer-limit pubsub) and flushes on reconnecting.
+// again. Messages published while the connection was down are lost (go-redis #1070, redis
+// #11767), so a gap — from the first error to the next subscription — flushes the near
+// caches whole, unless the Witness (the Postgres listener) was connected when the gap began
+// and has stayed connected on the same session throughout: then every change committed
+// meanwhile reached Invalidate through it, and the near caches are kept. So a Redis outage
+// does not also empty every instance's near cache onto Postgres. When the witness drops or
+// reconnects during the gap, the next event of the gap (each failed attempt, the
+// resubscription) flushes. Messages are read one at a time with Receive, not through
+// go-redis's buffered channel, so none is dropped: a subscriber that falls too far behind is
+// disconnected by Redis (client-output-buffer-limit pubsub) and flushes on reconnecting.
 func (c *Cache) RunInvalidations(ctx context.Context) {
 	if c.disabled {
 		close(c.subscribed)
 		return
 	}
 	var once sync.Once
-	c.subscribe(ctx, c.rdb, []string{c.prefix + InvalidationChannel}, func(m *redis.Message) { c.receive(m.Payload) }, func() {
+	var gap struct {
+		open, vouched bool
+		session       uint64
+	}
+	onGap := func(broken bool) string {
+		defer func() {
+			if !broken {
+				gap.open = false
+				once.Do(func() { close(c.subscribed) })
+			}
+		}()
+		var session uint64
+		connected := false
+		if c.witness != nil {
+			session, connected = c.witness.Session()
+		}
+		if !gap.open && broken { // a gap begins
+			gap.open, gap.vouched, gap.session = true, connected, session
+		}
+		if gap.open && gap.vouched && connected && session == gap.session {
+			return "near caches kept: the Postgres listener hears every change meanwhile"
+		}
+		gap.vouched = false
 		c.flushNear()
-		once.Do(func() { close(c.subscribed) })
-	})
+		return "near caches flushed"
+	}
+	c.subscribe(ctx, c.rdb, []string{c.prefix + InvalidationChannel}, func(m *redis.Message) { c.receive(m.Payload) }, onGap)
 }
 
 // Subscribed is closed once RunInvalidations has first subscribed.
 func (c *Cache) Subscribed() <-chan struct{} { return c.subscribed }
 
 // subscribe runs a subscription loop: onMessage for each message, onGap at each
-// (re)subscription and error. It pings a silent connection so that a dead one is noticed.
-func (c *Cache) subscribe(ctx context.Context, client redis.UniversalClient, channels []string, onMessage func(*redis.Message), onGap func()) {
+// subscription (broken false) and error (broken true), which says what it did for the log.
+// It pings a silent connection so that a dead one is noticed.
+func (c *Cache) subscribe(ctx context.Context, client redis.UniversalClient, channels []string, onMessage func(*redis.Message), onGap func(broken bool) string) {
 	ps := client.Subscribe(ctx, channels...)
 	stop := context.AfterFunc(ctx, func() { ps.Close() })
 	defer stop()
 	defer ps.Close()
 	pause := 50 * time.Millisecond
+	broken := false
 	for ctx.Err() == nil {
 		msg, err := ps.ReceiveTimeout(ctx, 10*time.Second)
 		var netErr net.Error
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			onGap()
+			note := onGap(false)
+			if broken && c.log != nil {
+				c.log.Info("cache: subscribed again", "channels", channels, "near", note)
+			}
+			broken = false
 			pause = 50 * time.Millisecond
 			continue
 		case *redis.Message:
@@ -168,9 +216,10 @@ func (c *Cache) subscribe(ctx context.Context, client redis.UniversalClient, cha
 		case ctx.Err() != nil:
 			return
 		default:
-			onGap()
+			broken = true
+			note := onGap(true)
 			if c.log != nil {
-				c.log.Warn("cache: subscription broken; near caches flushed, reconnecting", "channels", channels, "err", err)
+				c.log.Warn("cache: subscription broken; reconnecting", "channels", channels, "near", note, "err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -222,7 +271,7 @@ func (c *Cache) runExpirations(ctx context.Context, client redis.UniversalClient
 		}
 	}
 	channel := keys.ExpiredChannel(db)
-	c.subscribe(ctx, client, []string{channel}, func(m *redis.Message) { c.countExpired(m.Payload) }, func() {})
+	c.subscribe(ctx, client, []string{channel}, func(m *redis.Message) { c.countExpired(m.Payload) }, func(bool) string { return "" })
 }
 
 func (c *Cache) countExpired(fullKey string) {

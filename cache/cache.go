@@ -47,6 +47,7 @@ type Cache struct {
 	instance   string
 	lags       lagWindow
 	subscribed chan struct{}
+	witness    Witness // nil: every gap in the subscription flushes the near caches
 
 	mu       sync.Mutex
 	stats    map[string]*Stats

@@ -29,6 +29,9 @@
 // race to the cache, v+2 stays. The lease key carries the value key as its hash tag
 // (lease:{product:42}), so the two sit in one slot and the scripts also run on cluster mode.
 //
+// Values that their owner computes and stores in its own format (the leaderboard's top-N
+// lists, fields of one hash) get the same singleflight and lease through Shared (shared.go).
+//
 // # Write-through and delete-on-write (write.go)
 //
 // Aside.Set stores a value after the caller's database transaction has committed — never
@@ -57,7 +60,8 @@
 // when it hears it (RunInvalidations). Changes made outside the shop (psql, a bulk import)
 // reach the same path from Postgres triggers through package pgnotify. Messages are
 // version-checked, so duplicates and reordering are harmless. When the subscription breaks,
-// the instance flushes its near caches: it can no longer vouch for them. Keyspace
+// the instance flushes its near caches: it can no longer vouch for them — unless its Witness
+// (the Postgres listener) was connected throughout the gap and heard every change. Keyspace
 // notifications of expired keys are counted per cache (RunExpirations), when the server has
 // them on.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -34,7 +35,10 @@ type GuardOptions struct {
 // healthy ones keep serving. A reply from the server, error replies included (WRONGTYPE,
 // a script error, READONLY), shows the node is up and is not a failure; a timeout, a refused
 // or broken connection is. A caller that went away (context.Canceled) says nothing about
-// Redis. The guard never asks "is Redis up?" on behalf of a package: every package gets an
+// Redis. After a failover behind one address it also drops the pooled connections left on
+// the demoted node as soon as any of them answers READONLY, EXECABORT, LOADING or
+// MASTERDOWN, in a single command, a pipeline or a transaction (nodeConns, failover.go).
+// The guard never asks "is Redis up?" on behalf of a package: every package gets an
 // error from its own call and falls back from it.
 type Guard struct {
 	o GuardOptions
@@ -154,15 +158,25 @@ func (g *Guard) run(ctx context.Context, b *gobreaker.CircuitBreaker[struct{}], 
 
 // hook is the guard of one node.
 func (g *Guard) hook(addr string) redis.Hook {
-	return guardHook{g: g, b: g.breaker(addr)}
+	return guardHook{g: g, b: g.breaker(addr), node: &nodeConns{addr: addr, log: g.o.Logger}}
 }
 
 type guardHook struct {
-	g *Guard
-	b *gobreaker.CircuitBreaker[struct{}]
+	g    *Guard
+	b    *gobreaker.CircuitBreaker[struct{}]
+	node *nodeConns
 }
 
-func (h guardHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+// DialHook marks each new connection with the node's generation (see nodeConns).
+func (h guardHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err != nil {
+			return conn, err
+		}
+		return h.node.wrap(conn), nil
+	}
+}
 
 func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
@@ -170,6 +184,7 @@ func (h guardHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if errors.Is(err, ErrBypass) {
 			cmd.SetErr(err)
 		}
+		h.node.check(cmd)
 		return err
 	}
 }
@@ -182,6 +197,7 @@ func (h guardHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 				cmd.SetErr(err)
 			}
 		}
+		h.node.check(cmds...)
 		return err
 	}
 }

@@ -212,3 +212,57 @@ func TestMetricsAndLab(t *testing.T) {
 	}
 	expect(t, "lab", s.get("/lab"), http.StatusOK, "<b>product</b>", "<b>list</b>", "hit ratio", "300 s ± 10 %")
 }
+
+// TestColdTopListFewLoads sends 200 concurrent home pages while the cached top list
+// (lb:{bestsellers}:top) is cold, to one instance and then to two sharing Redis, and counts
+// the leaderboard's Postgres query for the names and prices of the bestsellers: singleflight
+// in each process and a lease across them keep it to one computation (a computation may
+// take two queries when non-merchandise codes push the list past its first cut).
+func TestColdTopListFewLoads(t *testing.T) {
+	dbURL := testenv.SeededDBURL(t)
+	_, prefix := testenv.Redis(t)
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d instances", n), func(t *testing.T) {
+			var shops []*testShop
+			queries := testenv.NewQueries()
+			for range n {
+				shops = append(shops, newShop(t, dbURL, withPrefix(prefix), withQueries(queries)))
+			}
+			ctx := context.Background()
+			if ok, err := shops[0].Board.Exists(ctx); err != nil {
+				t.Fatal(err)
+			} else if !ok {
+				if _, err := shops[0].Board.Rebuild(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := shops[0].Board.ForgetLists(ctx); err != nil { // cold
+				t.Fatal(err)
+			}
+			queries.Reset()
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 200 {
+				wg.Go(func() {
+					<-start
+					resp, err := http.Get(shops[i%n].URL + "/")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						t.Errorf("GET / = %d", resp.StatusCode)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			const bestsellerSQL = "SELECT id, name, price, currency, merchandise FROM products WHERE id = ANY"
+			if got := queries.Matching(bestsellerSQL); got > 2*n || got == 0 {
+				t.Errorf("200 concurrent home pages with the top list cold on %d instance(s) ran the bestseller query %d times, want 1 to %d",
+					n, got, 2*n)
+			}
+		})
+	}
+}

@@ -49,7 +49,10 @@
 // Top caches its result — ids, names, prices, units, ranks — as one JSON value in the top
 // hash for 10 s (the project's TTL for real-time data); a hit is one HGET. A checkout deletes
 // the hash in the same MULTI as its increments. A miss is one script call (top N plus the ties
-// at the cut) and one Postgres query for names and prices. This keeps the leaderboard free of
+// at the cut) and one Postgres query for names and prices, made once however many pages
+// miss at once: singleflight merges the misses of one process, and a lease
+// (lease:{lb:{bestsellers}:top:<board>:<n>}, cache.Shared) lets one instance compute while
+// the others wait briefly for its list. This keeps the leaderboard free of
 // the catalog cache's key format, and the JSON is what the live panel pushes to browsers.
 //
 // # Updates, repair and rebuild
@@ -157,11 +160,13 @@ type Board struct {
 	prefix string
 	log    *slog.Logger
 	dirty  atomic.Bool // a Record failed: the boards miss increments until a rebuild
+	lists  *cache.Shared[[]Entry]
 }
 
 // New returns a Board over rdb and pool whose keys start with prefix.
 func New(rdb redis.UniversalClient, pool *pgxpool.Pool, prefix string, logger *slog.Logger) *Board {
-	return &Board{rdb: rdb, pool: pool, prefix: prefix, log: logger}
+	return &Board{rdb: rdb, pool: pool, prefix: prefix, log: logger,
+		lists: cache.NewShared[[]Entry](rdb, prefix, cache.SharedOptions{})}
 }
 
 func (b *Board) key(parts ...string) string {
@@ -585,20 +590,28 @@ func rankCandidates(reply []any, k int) (cands []candidate, full bool, err error
 // Top returns the n best-selling merchandise products of board s with a positive score, most
 // units first, ties by product id, each with its competition rank (which counts the
 // non-merchandise codes above it). A cached list is served when there is one (at most TopTTL
-// old, dropped by every checkout). It returns ErrNoBoard when the all-time board is missing,
+// old, dropped by every checkout); a missing one is computed once however many ask at once:
+// singleflight in this process, and a lease across instances (cache.Shared). It returns ErrNoBoard when the all-time board is missing,
 // else Redis's or Postgres's error.
 func (b *Board) Top(ctx context.Context, s Scope, n int) ([]Entry, error) {
 	field := s.String() + ":" + strconv.Itoa(n)
-	cached, err := b.rdb.HGet(ctx, b.topKey(), field).Bytes()
-	if err == nil {
-		var entries []Entry
-		if json.Unmarshal(cached, &entries) == nil {
-			return entries, nil
+	read := func(ctx context.Context) ([]Entry, bool, error) {
+		cached, err := b.rdb.HGet(ctx, b.topKey(), field).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, fmt.Errorf("leaderboard: top %s: %w", field, err)
 		}
-	} else if !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("leaderboard: top %s: %w", field, err)
+		var entries []Entry
+		if json.Unmarshal(cached, &entries) != nil {
+			return nil, false, nil // an older shape: computed again and replaced
+		}
+		return entries, true, nil
 	}
-	return b.Fresh(ctx, s, n)
+	// A miss is computed once at a time in this process, and by one instance at a time.
+	return b.lists.Get(ctx, b.topKey()+":"+field, read, func(ctx context.Context) ([]Entry, error) {
+		return b.Fresh(ctx, s, n)
+	})
 }
 
 // Fresh is Top computed from the board, bypassing the cached list, which it replaces.

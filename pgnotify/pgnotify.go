@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +42,18 @@ type Listener struct {
 	invalidate Invalidator
 	log        *slog.Logger
 	ready      chan struct{}
+	session    atomic.Uint64 // counts the connections that listened
+	connected  atomic.Bool   // a connection listens now
+}
+
+// Session returns the number of the connection that listens (it changes at every
+// reconnection) and whether one listens now. cache.Cache uses it as its Witness: while the
+// same connection listens, every change committed in Postgres reaches the near caches
+// through it, whether Redis answers or not. A connection that died without a word (no
+// reset, no FIN) counts as listening until TCP keepalive gives it up.
+func (l *Listener) Session() (uint64, bool) {
+	connected := l.connected.Load()
+	return l.session.Load(), connected
 }
 
 // NewListener returns a listener that connects with cfg (its own connection, not a pooled
@@ -82,6 +95,9 @@ func (l *Listener) listen(ctx context.Context, first *bool) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		return err
 	}
+	l.session.Add(1)
+	l.connected.Store(true)
+	defer l.connected.Store(false)
 	if *first {
 		*first = false
 		close(l.ready)

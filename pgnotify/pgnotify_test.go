@@ -19,6 +19,7 @@ import (
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/pgnotify"
 )
 
 // instance is one shop process, as app.New builds it, sharing Redis and Postgres with the
@@ -385,4 +386,113 @@ func TestExpirationsOffIsSaidOnce(t *testing.T) {
 	if n := said(); n != 2 {
 		t.Errorf("said %d times after two runs, want once per run", n)
 	}
+}
+
+// TestRedisOutageKeepsNearCacheWhileListening kills the instance's redis-server (SIGKILL)
+// while its Postgres listener runs. The pub/sub subscription breaks, but the listener still
+// hears every committed change, so the near cache is kept: its hits go on through the
+// outage, and an UPDATE typed in psql during it still reaches the near cache (the stale copy
+// is evicted and the new row served).
+func TestRedisOutageKeepsNearCacheWhileListening(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	w := newWorld(t, srv.URL(), "")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	in := w.start("a", lockedWriter{&logs, &mu})
+	ctx := context.Background()
+	var id, price int64
+	if err := w.pool.QueryRow(ctx, `SELECT id, price FROM products WHERE sku = '85123A'`).Scan(&id, &price); err != nil {
+		t.Fatal(err)
+	}
+	const other = 2 // a product nobody changes
+	if id == other {
+		t.Fatal("85123A is product 2; pick another")
+	}
+	for _, p := range []int64{other, id} {
+		in.product(t, p)
+		if _, r := in.product(t, p); r != cache.HitL1 {
+			t.Fatalf("second read of %d = %s, want HIT-L1", p, r)
+		}
+	}
+
+	srv.Stop()
+	// The subscriber notices, and tries again (and fails) at least once more.
+	waitFor(t, 10*time.Second, "the subscriber notices Redis is gone, twice", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), "subscription broken") >= 2
+	})
+	if _, r := in.product(t, other); r != cache.HitL1 {
+		t.Errorf("during the Redis outage, with the Postgres listener up, product %d = %s, want HIT-L1 (near cache kept)", other, r)
+	}
+
+	conn, err := pgx.Connect(ctx, w.pool.Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE products SET price = $1 WHERE id = $2`, price+111, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the psql update made during the outage is served", func() bool {
+		p, _ := in.product(t, id)
+		return p.Price == price+111
+	})
+	if _, r := in.product(t, other); r != cache.HitL1 {
+		t.Errorf("after the update of another product, product %d = %s, want HIT-L1", other, r)
+	}
+
+	srv.Start() // empty: no persistence
+	waitFor(t, 10*time.Second, "the subscriber is back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), "subscribed again")
+	})
+	if _, r := in.product(t, other); r != cache.HitL1 {
+		t.Errorf("after Redis came back, the listener having been up throughout, product %d = %s, want HIT-L1", other, r)
+	}
+}
+
+// TestRedisOutageFlushesWhenTheListenerReconnects kills the redis-server, then cuts the
+// Postgres listener's connection (pg_terminate_backend) during the outage: a change
+// committed while it reconnected may have been missed by both paths, so the near cache must
+// be flushed — the next read of a product is not a near-cache hit.
+func TestRedisOutageFlushesWhenTheListenerReconnects(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	w := newWorld(t, srv.URL(), "")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	in := w.start("a", lockedWriter{&logs, &mu})
+	in.product(t, 2)
+	if _, r := in.product(t, 2); r != cache.HitL1 {
+		t.Fatalf("second read = %s, want HIT-L1", r)
+	}
+	srv.Stop()
+	// The subscriber retries with a growing pause (to 2 s): after five failures the
+	// listener's reconnection (100 ms) most likely falls between two of them, so that what
+	// flushes is the changed session, not an attempt made while the listener was down.
+	waitFor(t, 20*time.Second, "the subscriber notices Redis is gone, five times", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), "subscription broken") >= 5
+	})
+	if _, r := in.product(t, 2); r != cache.HitL1 {
+		t.Fatalf("with the listener up, product 2 = %s, want HIT-L1", r)
+	}
+	ctx := context.Background()
+	var killed int
+	if err := w.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN `+pgnotify.Channel+`'`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d listener connections (%v), want 1", killed, err)
+	}
+	waitFor(t, 10*time.Second, "the near cache is flushed once the listener can no longer vouch for the gap", func() bool {
+		_, r := in.product(t, 2)
+		return r != cache.HitL1
+	})
+	srv.Start() // for the instance's final flush of views at Stop
+	waitFor(t, 10*time.Second, "the subscriber is back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), "subscribed again")
+	})
 }

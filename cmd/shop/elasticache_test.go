@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,9 +123,10 @@ func TestFailover(t *testing.T) {
 	})
 	proxy := testenv.NewProxy(t, primary.Addr())
 	base := startShop(t, map[string]string{
-		"SHOP_DATABASE_URL": testenv.SeededDBURL(t),
-		"SHOP_REDIS_URL":    "redis://" + proxy.Addr() + "/0",
-		"SHOP_SEED":         "false",
+		"SHOP_DATABASE_URL":     testenv.SeededDBURL(t),
+		"SHOP_REDIS_URL":        "redis://" + proxy.Addr() + "/0",
+		"SHOP_REDIS_KEY_PREFIX": "fo:",
+		"SHOP_SEED":             "false",
 	})
 	b := newBrowser(t, base)
 	if st, _, _ := b.do(http.MethodPost, "/register", url.Values{"email": {"fo@example.com"}, "name": {"Failover"}, "password": {"a fine long password"}}); st != 303 {
@@ -133,6 +135,16 @@ func TestFailover(t *testing.T) {
 	if st, _, _ := b.do(http.MethodPost, "/cart/items", url.Values{"product_id": {"1"}, "quantity": {"1"}}); st != 303 {
 		t.Fatalf("add = %d", st)
 	}
+	// Busy pages before it: the pool holds many connections, as a live shop's does.
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			if resp, err := http.Get(fmt.Sprintf("%s/products/%d", base, i%5+1)); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
 	if err := p.Do(ctx, "WAIT", 1, 2000).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +171,24 @@ func TestFailover(t *testing.T) {
 	if st, _, body := b.do(http.MethodGet, "/cart", nil); st != 200 || !strings.Contains(body, `action="/cart/items/1"`) {
 		t.Errorf("after the failover the cart lost its first line (%d)", st)
 	}
+	// Pipelines and MULTI/EXEC too (cache.Guard drops the connections that said READONLY or
+	// EXECABORT): a quantity change, a counted view, a checkout that reaches the board.
+	waitUntil(t, 10*time.Second, "a cart quantity change (MULTI/EXEC) succeeds after the failover", func() bool {
+		st, _, _ := b.do(http.MethodPost, "/cart/items/2", url.Values{"quantity": {"3"}})
+		return st == 303
+	})
+	unitsBefore := r.ZScore(ctx, "fo:lb:{bestsellers}:all", "1").Val()
+	waitUntil(t, 10*time.Second, "a product view is counted (pipeline) after the failover", func() bool {
+		before := r.HGet(ctx, "fo:views:pending", "3").Val()
+		if st, _, _ := b.do(http.MethodGet, "/products/3", nil); st != 200 {
+			return false
+		}
+		return r.HGet(ctx, "fo:views:pending", "3").Val() != before
+	})
 	journey(t, base, "after@example.com") // sign-up, cart, checkout: all on the new primary
+	waitUntil(t, 10*time.Second, "the checkout after the failover reaches the leaderboard", func() bool {
+		return r.ZScore(ctx, "fo:lb:{bestsellers}:all", "1").Val() >= unitsBefore+2
+	})
 }
 
 func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {

@@ -30,6 +30,20 @@ const (
 	WriteTimeout = time.Second
 )
 
+// ConnMaxLifetime bounds how long one pooled connection is used, with
+// ConnMaxLifetimeJitter so the connections dialled together are not all replaced together.
+// It is a backstop for failovers behind one address (ElastiCache's primary and reader
+// endpoints are DNS names that move): open connections stay with the node they were dialled
+// to. cache.Guard drops them as soon as one answers READONLY, EXECABORT, LOADING or
+// MASTERDOWN; what no reply gives away — a reader connection left on a node that became the
+// primary, or a node that answers nothing wrong but is no longer the one the name means — is
+// corrected within this bound instead of living as long as the process (go-redis keeps a busy
+// connection forever by default). A reconnect a minute per connection costs next to nothing.
+const (
+	ConnMaxLifetime       = time.Minute
+	ConnMaxLifetimeJitter = 10 * time.Second
+)
+
 // Settings say how to reach one Redis server.
 type Settings struct {
 	Addr     string      // host:port
@@ -66,8 +80,10 @@ func Parse(rawURL, caFile string) (Settings, error) {
 	return s, nil
 }
 
-// Client returns a go-redis client for s. go-redis drops a connection that answers
-// READONLY (a primary demoted by a failover) and retries on a new one.
+// Client returns a go-redis client for s. go-redis drops a connection that answers READONLY
+// to a single command (a primary demoted by a failover) and retries on a new one; for
+// pipelines and transactions cache.Guard does it, and no connection outlives
+// ConnMaxLifetime.
 func (s Settings) Client() *redis.Client {
 	return redis.NewClient(&redis.Options{
 		Addr:         s.Addr,
@@ -83,9 +99,11 @@ func (s Settings) Client() *redis.Client {
 		ContextTimeoutEnabled: true,
 		// One retry, soon: enough for a connection a failover closed, not so many that a
 		// Redis that is away slows every page by a second.
-		MaxRetries:      1,
-		MinRetryBackoff: 5 * time.Millisecond,
-		MaxRetryBackoff: 50 * time.Millisecond,
+		MaxRetries:            1,
+		MinRetryBackoff:       5 * time.Millisecond,
+		MaxRetryBackoff:       50 * time.Millisecond,
+		ConnMaxLifetime:       ConnMaxLifetime,
+		ConnMaxLifetimeJitter: ConnMaxLifetimeJitter,
 	})
 }
 
@@ -108,6 +126,8 @@ func (s Settings) ClusterClient() *redis.ClusterClient {
 		MinRetryBackoff:            5 * time.Millisecond,
 		MaxRetryBackoff:            100 * time.Millisecond,
 		ClusterStateReloadInterval: time.Second,
+		ConnMaxLifetime:            ConnMaxLifetime,
+		ConnMaxLifetimeJitter:      ConnMaxLifetimeJitter,
 	})
 }
 
