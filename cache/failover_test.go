@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,19 +26,8 @@ var writeScript = redis.NewScript(`return redis.call('INCR', KEYS[1])`)
 // guard's help those kept failing on the same pooled connections for as long as they lived.
 // Pipelines, MULTI/EXEC and scripts must all write again within a generous bound.
 func TestFailoverPipelinesAndTransactions(t *testing.T) {
-	primary := testenv.StartRedis(t, "--repl-diskless-sync-delay", "0")
-	replica := testenv.StartRedis(t, "--replicaof", "127.0.0.1", fmt.Sprint(primary.Port))
-	admin := func(s *testenv.RedisServer) *redis.Client {
-		c := redis.NewClient(&redis.Options{Addr: s.Addr()})
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	p, r := admin(primary), admin(replica)
+	primary, replica, p, r := testenv.StartReplicated(t)
 	ctx := context.Background()
-	waitUntil(t, 10*time.Second, "replication link up", func() bool {
-		info, _ := r.Info(ctx, "replication").Result()
-		return strings.Contains(info, "master_link_status:up")
-	})
 	proxy := testenv.NewProxy(t, primary.Addr())
 	settings, err := redisconn.Parse("redis://"+proxy.Addr()+"/0", "")
 	if err != nil {

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/shopcache/shop/internal/testenv"
 )
 
@@ -108,19 +106,8 @@ func TestTLSAndAuthJourney(t *testing.T) {
 // the cart (go-redis) must write again within 5 s, and the session made before the failover
 // must survive it (it was replicated).
 func TestFailover(t *testing.T) {
-	primary := testenv.StartRedis(t, "--repl-diskless-sync-delay", "0")
-	replica := testenv.StartRedis(t, "--replicaof", "127.0.0.1", fmt.Sprint(primary.Port))
-	admin := func(s *testenv.RedisServer) *redis.Client {
-		c := redis.NewClient(&redis.Options{Addr: s.Addr()})
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	p, r := admin(primary), admin(replica)
+	primary, replica, p, r := testenv.StartReplicated(t)
 	ctx := context.Background()
-	waitUntil(t, 5*time.Second, "replication link up", func() bool {
-		info, _ := r.Info(ctx, "replication").Result()
-		return strings.Contains(info, "master_link_status:up")
-	})
 	proxy := testenv.NewProxy(t, primary.Addr())
 	base := startShop(t, map[string]string{
 		"SHOP_DATABASE_URL":     testenv.SeededDBURL(t),

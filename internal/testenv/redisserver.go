@@ -7,6 +7,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -110,5 +111,26 @@ func (s *RedisServer) Resume() {
 	s.tb.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		s.tb.Fatalf("SIGCONT redis-server: %v", err)
+	}
+}
+
+// StartReplicated starts a primary and a replica of it (as ElastiCache's replication group
+// with one replica) and returns once the replica's link to the primary is up, with a client
+// of each, closed after the test.
+func StartReplicated(tb testing.TB) (primary, replica *RedisServer, p, r *redis.Client) {
+	tb.Helper()
+	primary = StartRedis(tb, "--repl-diskless-sync-delay", "0")
+	replica = StartRedis(tb, "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
+	p = redis.NewClient(&redis.Options{Addr: primary.Addr()})
+	r = redis.NewClient(&redis.Options{Addr: replica.Addr()})
+	tb.Cleanup(func() { p.Close(); r.Close() })
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if info, _ := r.Info(ctx, "replication").Result(); strings.Contains(info, "master_link_status:up") {
+			return primary, replica, p, r
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("the replica never linked to its primary")
+		}
 	}
 }
