@@ -90,6 +90,19 @@
 // still merges concurrent loads of a key — and the result is reported as BYPASS. Nothing
 // fails because the cache is away.
 //
+// # Failover behind one address (failover.go)
+//
+// When a node answers as one that is no longer the primary (READONLY, EXECABORT, LOADING,
+// MASTERDOWN) — in any command of a pipeline or transaction too — the guard drops that
+// node's pooled connections, which stay with the demoted node after a DNS failover, and the
+// next calls dial the endpoint anew. Connections also live at most a minute.
+//
+// # Computed values: the same stampede protection (shared.go)
+//
+// Shared gives a value that its owner computes and stores in its own format (the
+// leaderboard's top-N lists) Aside's singleflight and lease, so a cold list met by many
+// pages at once is computed once.
+//
 // # What is counted (stats.go)
 //
 // Each named cache counts hits (L1 and Redis), misses, bypasses, loads, errors, refused fills
