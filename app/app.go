@@ -66,6 +66,12 @@ type Config struct {
 	SignupLimitIP     ratelimit.Limit // SHOP_SIGNUP_LIMIT_IP: sign-ups per client address
 	TrustedProxies    []netip.Prefix  // SHOP_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client
 
+	// Deadlines (issue 13): every request, every shared load and every statement has one.
+	PageTimeout      time.Duration // SHOP_REQUEST_TIMEOUT: longest a GET or HEAD request runs; 0: no deadline
+	WriteTimeout     time.Duration // SHOP_WRITE_REQUEST_TIMEOUT: longest any other request runs; 0: no deadline
+	LoadTimeout      time.Duration // SHOP_LOAD_TIMEOUT: longest a cache load shared by requests runs
+	StatementTimeout time.Duration // SHOP_DB_STATEMENT_TIMEOUT: Postgres statement_timeout of the shop's pool; 0: none
+
 	// Settings with no variable: the shop's defaults suit production; tests change them.
 	Instance         string          // names this process on /lab and in invalidations; default host (pid N)
 	BcryptCost       int             // default bcrypt.DefaultCost (tests use bcrypt.MinCost)
@@ -95,6 +101,10 @@ func Defaults(databaseURL, redisURL string) Config {
 		LoginLimitAccount:       ratelimit.Limit{Count: 10, Period: time.Minute},
 		LoginLimitIP:            ratelimit.Limit{Count: 50, Period: time.Minute},
 		SignupLimitIP:           ratelimit.Limit{Count: 20, Period: time.Hour},
+		PageTimeout:             10 * time.Second,
+		WriteTimeout:            15 * time.Second,
+		LoadTimeout:             5 * time.Second,
+		StatementTimeout:        5 * time.Second,
 	}
 }
 
@@ -151,22 +161,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.Metrics.DBQueries.Inc, cfg.QueryTracer); err != nil {
+	if err := setUpDatabase(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.Metrics.DBQueries.Inc, cfg.QueryTracer, cfg.StatementTimeout); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Pool.Close)
-	applied, err := Migrate(ctx, a.Pool)
-	if err != nil {
-		return nil, err
-	}
-	if len(applied) > 0 {
-		logger.Info("migrations applied", "versions", applied)
-	}
-	if cfg.Seed {
-		if err := seedIfEmpty(ctx, a.Pool, logger); err != nil {
-			return nil, err
-		}
-	}
 
 	// Redis: one client for everything (cache, sessions, carts, boards, views, pub/sub), and
 	// one guard in front of every call it makes.
@@ -198,7 +199,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Redis.AddHook(reqstats.RedisHook{})
 	copts := cache.Options{
 		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
-		LeaseWait: cfg.LeaseWait, Disabled: !cfg.CacheEnabled,
+		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, Disabled: !cfg.CacheEnabled,
 		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
 	}
 	if cfg.RedisReaderURL != "" {
@@ -233,7 +234,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 
 	sessionStore := reqstats.SessionStore{Store: sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix, cfg.SessionIdleTimeout)}
-	a.Handler = handlers.NewServer(
+	handler := handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
@@ -253,7 +254,30 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		},
 		cfg.TrustedProxies,
 	)
+	a.Handler = handlers.Deadlines(handler, handlers.Timeouts{Page: cfg.PageTimeout, Write: cfg.WriteTimeout})
 	return a, nil
+}
+
+// setUpDatabase applies the migrations and, with cfg.Seed, seeds an empty catalog, over a
+// pool of its own without the shop's statement_timeout (a migration or a seed may take
+// longer than a page's query should), closed when done.
+func setUpDatabase(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	pool, err := OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil, 0)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "versions", applied)
+	}
+	if cfg.Seed {
+		return seedIfEmpty(ctx, pool, logger)
+	}
+	return nil
 }
 
 // saleRecorder counts a placed order on the bestseller boards.

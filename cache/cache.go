@@ -31,6 +31,9 @@ type Options struct {
 	Reader redis.UniversalClient
 	// OnLag, when set, is given each invalidation's lag from commit to eviction here.
 	OnLag func(time.Duration)
+	// LoadTimeout bounds a load that requests share (singleflight), which runs on its own
+	// context so that one caller giving up does not fail the others; default 5 s.
+	LoadTimeout time.Duration
 }
 
 // Cache is the Redis side that every strategy shares: the client, the key prefix, and the
@@ -42,6 +45,7 @@ type Cache struct {
 	disabled   bool
 	prefix     string
 	leaseWait  time.Duration
+	loadMax    time.Duration
 	observer   Observer
 	log        *slog.Logger
 	instance   string
@@ -59,9 +63,12 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 	if o.LeaseWait <= 0 {
 		o.LeaseWait = 200 * time.Millisecond
 	}
+	if o.LoadTimeout <= 0 {
+		o.LoadTimeout = 5 * time.Second
+	}
 	c := &Cache{
 		rdb: rdb, reader: o.Reader, disabled: o.Disabled, prefix: o.Prefix, leaseWait: o.LeaseWait, observer: o.Observer,
-		log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
+		loadMax: o.LoadTimeout, log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
 		subscribed: make(chan struct{}),
 	}
 	return c

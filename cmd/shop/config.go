@@ -167,6 +167,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	duration("SHOP_SHUTDOWN_TIMEOUT", &cfg.ShutdownTimeout)
+	duration("SHOP_REQUEST_TIMEOUT", &cfg.PageTimeout)
+	duration("SHOP_WRITE_REQUEST_TIMEOUT", &cfg.WriteTimeout)
+	duration("SHOP_LOAD_TIMEOUT", &cfg.LoadTimeout)
+	duration("SHOP_DB_STATEMENT_TIMEOUT", &cfg.StatementTimeout)
 	duration("SHOP_SESSION_IDLE_TIMEOUT", &cfg.SessionIdleTimeout)
 	duration("SHOP_SESSION_LIFETIME", &cfg.SessionLifetime)
 	duration("SHOP_VIEWS_FLUSH_INTERVAL", &cfg.ViewsFlushInterval)
@@ -286,6 +290,10 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("request_timeout", c.PageTimeout),
+		slog.Duration("write_request_timeout", c.WriteTimeout),
+		slog.Duration("load_timeout", c.LoadTimeout),
+		slog.Duration("db_statement_timeout", c.StatementTimeout),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Bool("session_secure", c.SessionSecure),
