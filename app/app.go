@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -135,6 +136,7 @@ type App struct {
 
 	stopBackground context.CancelFunc
 	workers        sync.WaitGroup
+	draining       atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New builds the shop of cfg: it connects to Postgres (creating the database if missing),
@@ -240,6 +242,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
 		a.Board, a.Live, pageviews.NewReader(a.Redis, a.Board, a.Views),
 		[]handlers.Check{
+			{Name: "serving", Ping: a.serving},
 			{Name: "postgres", Ping: a.Pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degradable: true},
 		},
@@ -279,6 +282,22 @@ func setUpDatabase(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	return nil
 }
+
+// errDraining is the readiness of an instance that is stopping.
+var errDraining = errors.New("shutting down: draining connections")
+
+// serving is the readiness check that fails once Drain was called.
+func (a *App) serving(context.Context) error {
+	if a.draining.Load() {
+		return errDraining
+	}
+	return nil
+}
+
+// Drain makes /readyz answer 503 from now on, so that a load balancer stops sending new
+// requests while the instance still serves those that come (the first step of a graceful
+// stop; the server's Shutdown comes after a drain delay).
+func (a *App) Drain() { a.draining.Store(true) }
 
 // saleRecorder counts a placed order on the bestseller boards.
 type saleRecorder struct{ board *leaderboard.Board }

@@ -81,6 +81,9 @@ func startRun(t *testing.T, env map[string]string) running {
 	if _, ok := env["SHOP_METRICS_ADDR"]; !ok {
 		env["SHOP_METRICS_ADDR"] = "127.0.0.1:0"
 	}
+	if _, ok := env["SHOP_DRAIN_DELAY"]; !ok {
+		env["SHOP_DRAIN_DELAY"] = "1ms" // tests that stop the shop do not wait for a load balancer
+	}
 	if _, ok := env["SHOP_REDIS_KEY_PREFIX"]; !ok {
 		_, env["SHOP_REDIS_KEY_PREFIX"] = testenv.Redis(t)
 	}
