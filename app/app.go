@@ -72,6 +72,9 @@ type Config struct {
 	WriteTimeout     time.Duration // SHOP_WRITE_REQUEST_TIMEOUT: longest any other request runs; 0: no deadline
 	LoadTimeout      time.Duration // SHOP_LOAD_TIMEOUT: longest a cache load shared by requests runs
 	StatementTimeout time.Duration // SHOP_DB_STATEMENT_TIMEOUT: Postgres statement_timeout of the shop's pool; 0: none
+	// StaleIfError is SHOP_STALE_IF_ERROR: how long past its TTL a cached value is still
+	// served when loading it again fails (Postgres down or too slow); 0: never.
+	StaleIfError time.Duration
 
 	// Settings with no variable: the shop's defaults suit production; tests change them.
 	Instance         string          // names this process on /lab and in invalidations; default host (pid N)
@@ -106,6 +109,7 @@ func Defaults(databaseURL, redisURL string) Config {
 		WriteTimeout:            15 * time.Second,
 		LoadTimeout:             5 * time.Second,
 		StatementTimeout:        5 * time.Second,
+		StaleIfError:            15 * time.Minute,
 	}
 }
 
@@ -201,7 +205,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Redis.AddHook(reqstats.RedisHook{})
 	copts := cache.Options{
 		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
-		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, Disabled: !cfg.CacheEnabled,
+		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, StaleIfError: cfg.StaleIfError, Disabled: !cfg.CacheEnabled,
 		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
 	}
 	if cfg.RedisReaderURL != "" {

@@ -125,6 +125,14 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 		}
 	}
 	e, ttl, err := a.readFromReplica(ctx, key)
+	var stale *entry // past its TTL: loaded again, and served if that load fails
+	if err == nil {
+		left, fresh := a.c.fresh(ttl)
+		if !fresh {
+			stale, err = &e, redis.Nil
+		}
+		ttl = left
+	}
 	switch {
 	case err == nil && e.negative:
 		return zero, HitRedis, ttl, a.o.NotFound
@@ -142,6 +150,15 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 		return v, Bypass, 0, err
 	}
 	v, err := a.loadShared(ctx, key, load, true)
+	if err != nil && stale != nil && (a.o.NotFound == nil || !errors.Is(err, a.o.NotFound)) {
+		if stale.negative {
+			return zero, Stale, 0, a.o.NotFound
+		}
+		var old T
+		if json.Unmarshal([]byte(stale.payload), &old) == nil {
+			return old, Stale, 0, nil
+		}
+	}
 	return v, Miss, 0, err
 }
 

@@ -11,6 +11,11 @@
 // carry the version of the row they came from (the version column, bumped on every change),
 // so that an older value never replaces a newer one.
 //
+// With Options.StaleIfError, Redis keeps each value that long past its TTL (PX = TTL +
+// grace; the TTL left is the PTTL less the grace). A read past the TTL loads again as a miss
+// does, and when that load fails it returns the old value as Stale (stale-if-error, RFC
+// 5861's name for it) instead of the error.
+//
 // # Leases: stampede protection and the stale-set race (lease.go)
 //
 // Concurrent misses of one key in one process are merged by singleflight: one load, one

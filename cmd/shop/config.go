@@ -176,6 +176,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	duration("SHOP_WRITE_REQUEST_TIMEOUT", &cfg.WriteTimeout)
 	duration("SHOP_LOAD_TIMEOUT", &cfg.LoadTimeout)
 	duration("SHOP_DB_STATEMENT_TIMEOUT", &cfg.StatementTimeout)
+	switch v := getenv("SHOP_STALE_IF_ERROR"); v {
+	case "":
+	case "0", "off":
+		cfg.StaleIfError = 0
+	default:
+		duration("SHOP_STALE_IF_ERROR", &cfg.StaleIfError)
+	}
 	duration("SHOP_SESSION_IDLE_TIMEOUT", &cfg.SessionIdleTimeout)
 	duration("SHOP_SESSION_LIFETIME", &cfg.SessionLifetime)
 	duration("SHOP_VIEWS_FLUSH_INTERVAL", &cfg.ViewsFlushInterval)
@@ -300,6 +307,7 @@ func (c config) LogValue() slog.Value {
 		slog.Duration("write_request_timeout", c.WriteTimeout),
 		slog.Duration("load_timeout", c.LoadTimeout),
 		slog.Duration("db_statement_timeout", c.StatementTimeout),
+		slog.Duration("stale_if_error", c.StaleIfError),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Bool("session_secure", c.SessionSecure),
