@@ -53,7 +53,9 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 		a.fill(ctx, key, token, tombstone, a.o.NegativeTTL.Next(), 0)
 		return zero, err
 	case err != nil:
-		_ = releaseScript.Run(ctx, a.c.rdb, []string{a.c.leaseKey(key)}, token).Err()
+		// Also when the load was cancelled (every caller left): others need not wait out
+		// the lease. The guard bounds the call.
+		_ = releaseScript.Run(context.WithoutCancel(ctx), a.c.rdb, []string{a.c.leaseKey(key)}, token).Err()
 		return zero, err
 	}
 	payload, err := json.Marshal(v)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/keys"
 )
 
 // TestSharedLoadWaitersLeave: callers that share a load each wait only as long as their own
@@ -15,7 +16,8 @@ import (
 // every caller has left, the load's own context is cancelled (its query would be stopped).
 func TestSharedLoadWaitersLeave(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
-	_, a := newAside(t, rdb, prefix, cache.AsideOptions{})
+	// A lease far longer than the test: only a release frees it.
+	_, a := newAside(t, rdb, prefix, cache.AsideOptions{LeaseTTL: 10 * time.Minute})
 
 	started := make(chan struct{}, 4)
 	release := make(chan struct{})
@@ -83,6 +85,13 @@ func TestSharedLoadWaitersLeave(t *testing.T) {
 			t.Errorf("the abandoned load ended with %v, want context.Canceled", err)
 		}
 	case <-time.After(30 * time.Second):
-		t.Error("the load still runs after every caller left")
+		t.Fatal("the load still runs after every caller left")
+	}
+	// and its lease is released, so that another instance need not wait it out.
+	lease := prefix + keys.Lease(prefix+"k2")
+	for deadline := time.Now().Add(30 * time.Second); rdb.Exists(context.Background(), lease).Val() == 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lease of a load cancelled because every caller left is still held")
+		}
 	}
 }
