@@ -1,8 +1,10 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,17 +32,22 @@ func TestStaleIfErrorWhilePostgresIsDown(t *testing.T) {
 	u.Host = proxy.Addr()
 	shop := newShop(t, u.String(), func(c *app.Config) {
 		c.TTL.Product = cache.TTL{Base: time.Second} // expires soon after the cut
+		c.TTL.List = cache.TTL{Base: time.Second}
 		c.StaleIfError = time.Hour
 		c.PGNotify = false
 	})
-	ids := productIDs(t, shop, 2)
-	cached, uncached := ids[0], ids[1]
+	cached := productIDs(t, shop, 1)[0]
+	var uncached int64 // on the listing's last page: never read here
+	if err := shop.pool.QueryRow(context.Background(), `SELECT max(id) FROM products WHERE merchandise`).Scan(&uncached); err != nil {
+		t.Fatal(err)
+	}
 
 	s := newShopper(t, shop.URL)
 	s.register("stale@example.com", "Stale Reader", "correct horse battery staple")
 	first := s.get("/products/" + itoa(cached))
 	expect(t, "GET the product before the cut", first, http.StatusOK)
 	name := between(first.body, "<h1>", "</h1>")
+	expect(t, "GET the listing before the cut", s.get("/products"), http.StatusOK)
 
 	proxy.Cut()
 	// Read it until its TTL has passed: until Redis no longer answers it as a hit.
@@ -64,6 +71,21 @@ func TestStaleIfErrorWhilePostgresIsDown(t *testing.T) {
 	update := s.post("/account", url.Values{"name": {"New Name"}, "address": {"1 Street"}})
 	expect(t, "POST /account (a profile update) with Postgres down", update, http.StatusServiceUnavailable)
 
+	// A listing: its ids, and its products read many at once, past their TTLs.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		list := s.get("/products")
+		expect(t, "GET the listing with Postgres down", list, http.StatusOK, "All products")
+		if strings.Contains(list.body, "list:products::1 ← stale") && staleMany.MatchString(list.body) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the listing is not served stale 30s after a TTL of 1s; its footer: %.600s",
+				list.body[strings.LastIndex(list.body, "How this page was served"):])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	proxy.Restore()
 	deadline = time.Now().Add(30 * time.Second)
 	for {
@@ -79,6 +101,9 @@ func TestStaleIfErrorWhilePostgresIsDown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// staleMany is the footer's line for product pages read many at once, served stale.
+var staleMany = regexp.MustCompile(`product ×\d+ ← stale`)
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
