@@ -19,7 +19,9 @@
 // # Leases: stampede protection and the stale-set race (lease.go)
 //
 // Concurrent misses of one key in one process are merged by singleflight: one load, one
-// fill. Across processes, a miss takes a lease — SET lease:{key} token NX PX — before it
+// fill. The merged load runs on a context of its own, bounded by Options.LoadTimeout; each
+// caller waits for it only as long as its own context, and when every caller has left, the
+// load is cancelled and its lease released. Across processes, a miss takes a lease — SET lease:{key} token NX PX — before it
 // loads. Whoever holds the lease loads and fills; the others poll for its value for a short,
 // bounded time (LeaseWait) and then load for themselves, without filling. A fill leaves the
 // lease to expire (LeaseTTL), so a reader that missed just before the fill waits for the
