@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/shopcache/shop/internal/pgretry"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -128,8 +130,14 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	return u, nil
 }
 
-// FindUser returns the user with id, or ErrNotFound.
-func (s *Store) FindUser(ctx context.Context, id int64) (User, error) {
+// FindUser returns the user with id, or ErrNotFound. A read that failed because a schema
+// change invalidated a pooled connection's prepared statement is run again (pgretry).
+func (s *Store) FindUser(ctx context.Context, id int64) (u User, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { u, err = s.findUser(ctx, id); return err })
+	return u, err
+}
+
+func (s *Store) findUser(ctx context.Context, id int64) (User, error) {
 	if s.latency > 0 {
 		select {
 		case <-time.After(s.latency):

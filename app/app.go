@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,6 +67,15 @@ type Config struct {
 	SignupLimitIP     ratelimit.Limit // SHOP_SIGNUP_LIMIT_IP: sign-ups per client address
 	TrustedProxies    []netip.Prefix  // SHOP_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client
 
+	// Deadlines (issue 13): every request, every shared load and every statement has one.
+	PageTimeout      time.Duration // SHOP_REQUEST_TIMEOUT: longest a GET or HEAD request runs; 0: no deadline
+	WriteTimeout     time.Duration // SHOP_WRITE_REQUEST_TIMEOUT: longest any other request runs; 0: no deadline
+	LoadTimeout      time.Duration // SHOP_LOAD_TIMEOUT: longest a cache load shared by requests runs
+	StatementTimeout time.Duration // SHOP_DB_STATEMENT_TIMEOUT: Postgres statement_timeout of the shop's pool; 0: none
+	// StaleIfError is SHOP_STALE_IF_ERROR: how long past its TTL a cached value is still
+	// served when loading it again fails (Postgres down or too slow); 0: never.
+	StaleIfError time.Duration
+
 	// Settings with no variable: the shop's defaults suit production; tests change them.
 	Instance         string          // names this process on /lab and in invalidations; default host (pid N)
 	BcryptCost       int             // default bcrypt.DefaultCost (tests use bcrypt.MinCost)
@@ -95,6 +105,11 @@ func Defaults(databaseURL, redisURL string) Config {
 		LoginLimitAccount:       ratelimit.Limit{Count: 10, Period: time.Minute},
 		LoginLimitIP:            ratelimit.Limit{Count: 50, Period: time.Minute},
 		SignupLimitIP:           ratelimit.Limit{Count: 20, Period: time.Hour},
+		PageTimeout:             10 * time.Second,
+		WriteTimeout:            15 * time.Second,
+		LoadTimeout:             5 * time.Second,
+		StatementTimeout:        5 * time.Second,
+		StaleIfError:            15 * time.Minute,
 	}
 }
 
@@ -126,6 +141,7 @@ type App struct {
 
 	stopBackground context.CancelFunc
 	workers        sync.WaitGroup
+	draining       atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New builds the shop of cfg: it connects to Postgres (creating the database if missing),
@@ -152,22 +168,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.Metrics.DBQueries.Inc, cfg.QueryTracer); err != nil {
+	if err := setUpDatabase(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.Metrics.DBQueries.Inc, cfg.QueryTracer, cfg.StatementTimeout); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Pool.Close)
-	applied, err := Migrate(ctx, a.Pool)
-	if err != nil {
-		return nil, err
-	}
-	if len(applied) > 0 {
-		logger.Info("migrations applied", "versions", applied)
-	}
-	if cfg.Seed {
-		if err := seedIfEmpty(ctx, a.Pool, logger); err != nil {
-			return nil, err
-		}
-	}
 
 	// Redis: one client for everything (cache, sessions, carts, boards, views, pub/sub), and
 	// one guard in front of every call it makes.
@@ -199,7 +206,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Redis.AddHook(reqstats.RedisHook{})
 	copts := cache.Options{
 		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
-		LeaseWait: cfg.LeaseWait, Disabled: !cfg.CacheEnabled,
+		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, StaleIfError: cfg.StaleIfError, Disabled: !cfg.CacheEnabled,
 		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
 	}
 	if cfg.RedisReaderURL != "" {
@@ -239,12 +246,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 
 	sessionStore := reqstats.SessionStore{Store: a.Sessions}
-	a.Handler = handlers.NewServer(
+	handler := handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
 		a.Board, a.Live, pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views),
 		[]handlers.Check{
+			{Name: "serving", Ping: a.serving},
 			{Name: "postgres", Ping: a.Pool.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }, Degradable: true},
 		},
@@ -259,6 +267,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		},
 		cfg.TrustedProxies,
 	)
+	a.Handler = handlers.Deadlines(handler, handlers.Timeouts{Page: cfg.PageTimeout, Write: cfg.WriteTimeout})
 	return a, nil
 }
 
@@ -272,6 +281,44 @@ func (b boardRank) queue(ctx context.Context, p redis.Pipeliner, id int64) func(
 		return r.Rank, r.Units, err
 	}
 }
+
+// setUpDatabase applies the migrations and, with cfg.Seed, seeds an empty catalog, over a
+// pool of its own without the shop's statement_timeout (a migration or a seed may take
+// longer than a page's query should), closed when done.
+func setUpDatabase(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	pool, err := OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil, 0)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "versions", applied)
+	}
+	if cfg.Seed {
+		return seedIfEmpty(ctx, pool, logger)
+	}
+	return nil
+}
+
+// errDraining is the readiness of an instance that is stopping.
+var errDraining = errors.New("shutting down: draining connections")
+
+// serving is the readiness check that fails once Drain was called.
+func (a *App) serving(context.Context) error {
+	if a.draining.Load() {
+		return errDraining
+	}
+	return nil
+}
+
+// Drain makes /readyz answer 503 from now on, so that a load balancer stops sending new
+// requests while the instance still serves those that come (the first step of a graceful
+// stop; the server's Shutdown comes after a drain delay).
+func (a *App) Drain() { a.draining.Store(true) }
 
 // saleRecorder counts a placed order on the bestseller boards.
 type saleRecorder struct{ board *leaderboard.Board }

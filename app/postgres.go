@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -18,10 +21,24 @@ import (
 // OpenPostgres connects to databaseURL, creating the database first when it does not exist,
 // and returns a pool whose queries are counted in each request's reqstats and, when onQuery
 // is not nil, by onQuery; tracer, when not nil, is also told of each statement.
-func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(), tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+//
+// statementTimeout, when above zero, is every session's statement_timeout (rounded down to
+// whole milliseconds): the server ends a statement that runs longer. Whatever the timeout, a
+// statement whose context ends is cancelled on the server too (a cancel request), not only
+// abandoned on the client: pgx's default only closes the socket, and a query waiting on a
+// lock then keeps running on the server until the lock is released.
+func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(), tracer pgx.QueryTracer, statementTimeout time.Duration) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)
+	}
+	if statementTimeout > 0 {
+		pcfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(statementTimeout.Milliseconds(), 10)
+	}
+	pcfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		// Send PostgreSQL a cancel request at once; if the server has not answered a second
+		// later, give up on the connection as pgx's default does.
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
 	}
 	pcfg.ConnConfig.Tracer = reqstats.PGTracer{OnQuery: onQuery}
 	if tracer != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,6 +49,10 @@ type Aside[T any] struct {
 	group *singleflight.Group
 	near  *near[T] // nil without an L1
 
+	// The shared loads in progress (loadShared), by key, under mu.
+	mu      sync.Mutex
+	flights map[string]*flight
+
 	// Test hooks, set from export_test.go: afterLoad runs after a load and before the fill
 	// (to make races deterministic); unprotected fills with a plain SET, no lease and no
 	// version check (to show the stale-set race the protection prevents).
@@ -63,7 +68,7 @@ func NewAside[T any](c *Cache, name string, o AsideOptions) *Aside[T] {
 	if o.LeaseWait <= 0 {
 		o.LeaseWait = c.leaseWait
 	}
-	a := &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group)}
+	a := &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group), flights: map[string]*flight{}}
 	if o.L1.Size > 0 {
 		a.near = newNear[T](name, o.L1)
 		c.register(a.near, a.stats, o.KeyPrefixes)
@@ -120,6 +125,14 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 		}
 	}
 	e, ttl, err := a.readFromReplica(ctx, key)
+	var stale *entry // past its TTL: loaded again, and served if that load fails
+	if err == nil {
+		left, fresh := a.c.fresh(ttl)
+		if !fresh {
+			stale, err = &e, redis.Nil
+		}
+		ttl = left
+	}
 	switch {
 	case err == nil && e.negative:
 		return zero, HitRedis, ttl, a.o.NotFound
@@ -137,6 +150,15 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 		return v, Bypass, 0, err
 	}
 	v, err := a.loadShared(ctx, key, load, true)
+	if err != nil && stale != nil && (a.o.NotFound == nil || !errors.Is(err, a.o.NotFound)) {
+		if stale.negative {
+			return zero, Stale, 0, a.o.NotFound
+		}
+		var old T
+		if json.Unmarshal([]byte(stale.payload), &old) == nil {
+			return old, Stale, 0, nil
+		}
+	}
 	return v, Miss, 0, err
 }
 
@@ -194,20 +216,75 @@ func (a *Aside[T]) countError(err error) {
 // loadShared merges concurrent loads of key in this process into one (singleflight), whether
 // they missed or bypassed Redis: the first caller decides. With fill set it takes the key's
 // lease and fills Redis; without, it only loads.
+//
+// The shared load runs on a context of its own, bounded by the cache's LoadTimeout, so that
+// one caller giving up does not fail the others; each caller waits only as long as its own
+// ctx, and when the last one has left, the load is cancelled (its query stopped) rather than
+// left to run for nobody.
 func (a *Aside[T]) loadShared(ctx context.Context, key string, load Loader[T], fill bool) (T, error) {
-	// The load outlives a caller that gives up, so that the others sharing it still get it.
-	shared := context.WithoutCancel(ctx)
-	v, err, _ := a.group.Do(key, func() (any, error) {
-		if !fill {
-			return a.load(shared, key, load)
-		}
-		return a.loadAndFill(shared, key, load)
-	})
-	if v == nil {
-		var zero T
-		return zero, err
+	var zero T
+	a.mu.Lock()
+	f := a.flights[key]
+	if f == nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.c.loadMax)
+		f = &flight{ctx: lctx, cancel: cancel}
+		a.flights[key] = f
 	}
-	return v.(T), err
+	f.waiters++
+	// DoChan under a.mu: the call it starts or joins is the one of f (it runs fn in a
+	// goroutine of its own, which takes a.mu only when done).
+	ch := a.group.DoChan(key, func() (any, error) {
+		defer a.land(key, f)
+		if !fill {
+			return a.load(f.ctx, key, load)
+		}
+		return a.loadAndFill(f.ctx, key, load)
+	})
+	a.mu.Unlock()
+	select {
+	case res := <-ch:
+		a.leave(key, f)
+		if res.Val == nil {
+			return zero, res.Err
+		}
+		return res.Val.(T), res.Err
+	case <-ctx.Done():
+		a.leave(key, f)
+		return zero, fmt.Errorf("cache: load %s: %w", key, context.Cause(ctx))
+	}
+}
+
+// flight is one shared load: its context, and how many callers wait for it.
+type flight struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	waiters int
+}
+
+// land ends flight f of key when its load has returned.
+func (a *Aside[T]) land(key string, f *flight) {
+	a.mu.Lock()
+	if a.flights[key] == f {
+		delete(a.flights, key)
+	}
+	a.mu.Unlock()
+	f.cancel()
+}
+
+// leave takes one caller off flight f of key; the last one to leave cancels the load, and
+// makes the next caller start a new one instead of joining the cancelled one.
+func (a *Aside[T]) leave(key string, f *flight) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	f.cancel()
+	if a.flights[key] == f {
+		delete(a.flights, key)
+		a.group.Forget(key)
+	}
 }
 
 func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T]) (T, error) {

@@ -31,6 +31,14 @@ type Options struct {
 	Reader redis.UniversalClient
 	// OnLag, when set, is given each invalidation's lag from commit to eviction here.
 	OnLag func(time.Duration)
+	// LoadTimeout bounds a load that requests share (singleflight), which runs on its own
+	// context so that one caller giving up does not fail the others; default 5 s.
+	LoadTimeout time.Duration
+	// StaleIfError keeps each cache-aside value this long past its TTL (in Redis, which
+	// stores it for TTL + StaleIfError): a read past the TTL loads again as a miss does, and
+	// is answered with the old value, marked Stale, when that load fails (the database is
+	// down or too slow). Zero keeps nothing past the TTL.
+	StaleIfError time.Duration
 }
 
 // Cache is the Redis side that every strategy shares: the client, the key prefix, and the
@@ -42,6 +50,8 @@ type Cache struct {
 	disabled   bool
 	prefix     string
 	leaseWait  time.Duration
+	loadMax    time.Duration
+	grace      time.Duration // Options.StaleIfError
 	observer   Observer
 	log        *slog.Logger
 	instance   string
@@ -60,9 +70,12 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 	if o.LeaseWait <= 0 {
 		o.LeaseWait = 200 * time.Millisecond
 	}
+	if o.LoadTimeout <= 0 {
+		o.LoadTimeout = 5 * time.Second
+	}
 	c := &Cache{
 		rdb: rdb, reader: o.Reader, disabled: o.Disabled, prefix: o.Prefix, leaseWait: o.LeaseWait, observer: o.Observer,
-		log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
+		loadMax: o.LoadTimeout, grace: max(o.StaleIfError, 0), log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
 		subscribed: make(chan struct{}),
 	}
 	return c
@@ -106,4 +119,16 @@ func (c *Cache) observe(ctx context.Context, cache, key string, r Result, ttl ti
 	if c.observer != nil {
 		c.observer(ctx, cache, key, r, ttl)
 	}
+}
+
+// storedFor is how long Redis keeps a value whose TTL is ttl: the TTL and the stale grace.
+func (c *Cache) storedFor(ttl time.Duration) time.Duration { return ttl + c.grace }
+
+// fresh turns the remaining PTTL of a stored value into its TTL left, and reports whether
+// that is above zero (false: the value is past its TTL, kept only to serve if a load fails).
+func (c *Cache) fresh(pttl time.Duration) (time.Duration, bool) {
+	if c.grace == 0 {
+		return pttl, true
+	}
+	return pttl - c.grace, pttl > c.grace
 }

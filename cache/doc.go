@@ -11,10 +11,17 @@
 // carry the version of the row they came from (the version column, bumped on every change),
 // so that an older value never replaces a newer one.
 //
+// With Options.StaleIfError, Redis keeps each value that long past its TTL (PX = TTL +
+// grace; the TTL left is the PTTL less the grace). A read past the TTL loads again as a miss
+// does, and when that load fails it returns the old value as Stale (stale-if-error, RFC
+// 5861's name for it) instead of the error.
+//
 // # Leases: stampede protection and the stale-set race (lease.go)
 //
 // Concurrent misses of one key in one process are merged by singleflight: one load, one
-// fill. Across processes, a miss takes a lease — SET lease:{key} token NX PX — before it
+// fill. The merged load runs on a context of its own, bounded by Options.LoadTimeout; each
+// caller waits for it only as long as its own context, and when every caller has left, the
+// load is cancelled and its lease released. Across processes, a miss takes a lease — SET lease:{key} token NX PX — before it
 // loads. Whoever holds the lease loads and fills; the others poll for its value for a short,
 // bounded time (LeaseWait) and then load for themselves, without filling. A fill leaves the
 // lease to expire (LeaseTTL), so a reader that missed just before the fill waits for the

@@ -9,3 +9,13 @@ func (a *Aside[T]) SetAfterLoad(f func(key string)) { a.afterLoad = f }
 // DisableStaleSetProtection makes fills plain SETs (no lease, no version check), so that a
 // test can show the stale-set race the protection prevents.
 func (a *Aside[T]) DisableStaleSetProtection() { a.unprotected = true }
+
+// Waiters is the number of callers waiting for the shared load of key (0 when none runs).
+func (a *Aside[T]) Waiters(key string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if f := a.flights[key]; f != nil {
+		return f.waiters
+	}
+	return 0
+}

@@ -25,7 +25,7 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 			return zero, err
 		}
 		payload, _ := json.Marshal(v)
-		_ = a.c.rdb.Set(ctx, a.c.Key(key), encode(version, payload), a.o.TTL.Next()).Err()
+		_ = a.c.rdb.Set(ctx, a.c.Key(key), encode(version, payload), a.c.storedFor(a.o.TTL.Next())).Err()
 		return v, nil
 	}
 
@@ -53,7 +53,9 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 		a.fill(ctx, key, token, tombstone, a.o.NegativeTTL.Next(), 0)
 		return zero, err
 	case err != nil:
-		_ = releaseScript.Run(ctx, a.c.rdb, []string{a.c.leaseKey(key)}, token).Err()
+		// Also when the load was cancelled (every caller left): others need not wait out
+		// the lease. The guard bounds the call.
+		_ = releaseScript.Run(context.WithoutCancel(ctx), a.c.rdb, []string{a.c.leaseKey(key)}, token).Err()
 		return zero, err
 	}
 	payload, err := json.Marshal(v)
@@ -78,9 +80,10 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 20*time.Millisecond)
-		e, _, rerr := a.read(ctx, a.c.rdb, key) // the primary: the holder fills there
+		e, ttl, rerr := a.read(ctx, a.c.rdb, key) // the primary: the holder fills there
+		_, fresh := a.c.fresh(ttl)
 		switch {
-		case errors.Is(rerr, redis.Nil):
+		case errors.Is(rerr, redis.Nil), rerr == nil && !fresh: // not filled yet
 			continue
 		case rerr != nil:
 			return v, nil, false
@@ -101,7 +104,7 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 // first: its state stands.
 func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.Duration, version int64) bool {
 	stored, err := fillScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
-		token, value, ttl.Milliseconds(), version).Int64()
+		token, value, a.c.storedFor(ttl).Milliseconds(), version, a.c.grace.Milliseconds()).Int64()
 	a.countError(err)
 	if err == nil && stored == 0 {
 		a.stats.fillsRefused.Add(1)
@@ -124,14 +127,21 @@ const storedAtLeast = `local function storedAtLeast(key, version)
 end
 `
 
-// fillScript: KEYS value, lease; ARGV token, entry, ttl ms, version. Stores the entry only
-// if the caller still holds the lease and nothing as new is stored. Returns 1 if stored.
+// fillScript: KEYS value, lease; ARGV token, entry, ttl ms, version, stale grace ms. Stores
+// the entry only if the caller still holds the lease and nothing as new is stored — a value
+// of the same version kept past its TTL (PTTL at or below the grace) is replaced, so that
+// it is fresh again. Returns 1 if stored.
 // The lease is left to expire, not deleted: a reader that missed just before the fill and
 // comes for the lease just after it finds it taken, waits, and reads the filled value
 // instead of loading again.
 var fillScript = redis.NewScript(storedAtLeast + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if storedAtLeast(KEYS[1], ARGV[4]) then return 0 end
+if storedAtLeast(KEYS[1], ARGV[4]) then
+  local grace = tonumber(ARGV[5] or 0)
+  local staleSame = grace > 0 and not storedAtLeast(KEYS[1], tonumber(ARGV[4]) + 1)
+    and redis.call('PTTL', KEYS[1]) <= grace
+  if not staleSame then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`)
 

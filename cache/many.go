@@ -44,11 +44,13 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	result = HitRedis
 
 	gets := make(map[int]*redis.StringCmd, len(remote))
+	pttls := make(map[int]*redis.DurationCmd, len(remote))
 	rerr := ErrBypass // a disabled cache skips Redis, as a failing one does
 	if !a.c.disabled {
 		_, rerr = a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, i := range remote {
 				gets[i] = p.Get(ctx, a.c.Key(keys[i]))
+				pttls[i] = p.PTTL(ctx, a.c.Key(keys[i]))
 			}
 			return nil
 		})
@@ -75,10 +77,16 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	}
 
 	var missing []int
+	stale := map[int]entry{} // past their TTL: loaded again, and served if that load fails
 	for _, i := range remote {
 		g := gets[i]
 		e, err := decodeEntry(g.Val())
 		if g.Err() != nil || err != nil {
+			missing = append(missing, i)
+			continue
+		}
+		if _, fresh := a.c.fresh(max(pttls[i].Val(), 0)); !fresh {
+			stale[i] = e
 			missing = append(missing, i)
 			continue
 		}
@@ -97,9 +105,6 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		return values, found, nil
 	}
 	result = Miss
-	for range missing {
-		a.stats.count(Miss)
-	}
 
 	// Leases for the misses, so that the fills cannot put back a value a writer replaced.
 	token := newToken()
@@ -114,6 +119,20 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 
 	a.stats.loads.Add(1)
 	loaded, err := load(ctx, missing)
+	if err != nil && len(stale) == len(missing) {
+		// Every value the load was for is kept past its TTL: serve those (stale-if-error).
+		result = Stale
+		for _, i := range missing {
+			a.stats.count(Stale)
+			if e := stale[i]; !e.negative && json.Unmarshal([]byte(e.payload), &values[i]) == nil {
+				found[i] = true
+			}
+		}
+		return values, found, nil
+	}
+	for range missing {
+		a.stats.count(Miss)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,7 +156,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 			}
 			// EVAL, not EVALSHA: in a pipeline a missing script cannot be retried.
 			fillScript.Eval(ctx, p, []string{a.c.Key(keys[i]), a.c.leaseKey(keys[i])},
-				token, value, ttl.Milliseconds(), version)
+				token, value, a.c.storedFor(ttl).Milliseconds(), version, a.c.grace.Milliseconds())
 		}
 		return nil
 	})

@@ -14,6 +14,7 @@ const (
 	HitRedis Result = "HIT-REDIS" // Redis
 	Miss     Result = "MISS"      // not cached: loaded from the database and filled
 	Bypass   Result = "BYPASS"    // Redis skipped or failing: loaded from the database
+	Stale    Result = "STALE"     // past its TTL, and the load failed: the old value (stale-if-error)
 )
 
 // Stats counts the reads of one cache. All methods are safe for concurrent use.
@@ -22,6 +23,7 @@ type Stats struct {
 	ttl                                  TTL
 	hitsL1, hitsRedis, misses, bypasses  atomic.Int64
 	loads, errors, fillsRefused, expired atomic.Int64
+	stale                                atomic.Int64
 }
 
 // StatsSnapshot is the counters of one cache at one moment.
@@ -32,17 +34,18 @@ type StatsSnapshot struct {
 	HitsRedis    int64         // reads answered by Redis
 	Misses       int64         // reads that loaded from the database and filled
 	Bypasses     int64         // reads that skipped Redis (away or failing)
+	Stale        int64         // reads answered past the TTL because the load failed
 	Loads        int64         // database loads caused by misses and bypasses
 	Errors       int64         // Redis errors
 	FillsRefused int64         // fills dropped because a writer took the lease (stale-set race avoided)
-	Expired      int64         // expirations seen through keyspace notifications
+	Expired      int64         // expirations seen through keyspace notifications (at TTL + Options.StaleIfError)
 }
 
 // Hits is HitsL1 + HitsRedis.
 func (s StatsSnapshot) Hits() int64 { return s.HitsL1 + s.HitsRedis }
 
 // Requests is every read counted.
-func (s StatsSnapshot) Requests() int64 { return s.Hits() + s.Misses + s.Bypasses }
+func (s StatsSnapshot) Requests() int64 { return s.Hits() + s.Misses + s.Bypasses + s.Stale }
 
 // HitRatio is Hits / Requests, 0 with no requests.
 func (s StatsSnapshot) HitRatio() float64 {
@@ -62,6 +65,8 @@ func (s *Stats) count(r Result) {
 		s.misses.Add(1)
 	case Bypass:
 		s.bypasses.Add(1)
+	case Stale:
+		s.stale.Add(1)
 	}
 }
 
@@ -70,7 +75,7 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	return StatsSnapshot{
 		Name: s.name, TTL: s.ttl.Base,
 		HitsL1: s.hitsL1.Load(), HitsRedis: s.hitsRedis.Load(), Misses: s.misses.Load(),
-		Bypasses: s.bypasses.Load(), Loads: s.loads.Load(), Errors: s.errors.Load(),
+		Bypasses: s.bypasses.Load(), Stale: s.stale.Load(), Loads: s.loads.Load(), Errors: s.errors.Load(),
 		FillsRefused: s.fillsRefused.Load(), Expired: s.expired.Load(),
 	}
 }

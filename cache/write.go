@@ -27,7 +27,7 @@ func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) erro
 	// Every instance drops its older near copy (this one's own message comes back to it too).
 	defer a.c.publish(ctx, key, version, at)
 	err = setScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
-		encode(version, payload), a.o.TTL.Next().Milliseconds(), version).Err()
+		encode(version, payload), a.c.storedFor(a.o.TTL.Next()).Milliseconds(), version).Err()
 	if err == nil {
 		a.keepNear(key, v, version)
 		return nil

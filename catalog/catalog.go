@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shopcache/shop/internal/pgretry"
+
 	"github.com/shopcache/shop/internal/money"
 )
 
@@ -132,8 +134,8 @@ func scanProduct(row pgx.CollectableRow) (Product, error) {
 	return p, err
 }
 
-// FindProduct returns the product with id, or ErrNotFound.
-func (s *Store) FindProduct(ctx context.Context, id int64) (Product, error) {
+// findProduct returns the product with id, or ErrNotFound.
+func (s *Store) findProduct(ctx context.Context, id int64) (Product, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = $1`, id)
 	p, err := pgx.CollectExactlyOneRow(rows, scanProduct)
@@ -146,9 +148,9 @@ func (s *Store) FindProduct(ctx context.Context, id int64) (Product, error) {
 	return p, nil
 }
 
-// ListProducts returns one page of merchandise products, ordered by id, and the number of
+// listProducts returns one page of merchandise products, ordered by id, and the number of
 // products that match f in all. An unknown f.Category returns ErrNotFound.
-func (s *Store) ListProducts(ctx context.Context, f Filter) ([]Product, int, error) {
+func (s *Store) listProducts(ctx context.Context, f Filter) ([]Product, int, error) {
 	s.wait(ctx)
 	var total int
 	err := s.pool.QueryRow(ctx,
@@ -170,10 +172,10 @@ func (s *Store) ListProducts(ctx context.Context, f Filter) ([]Product, int, err
 	return items, total, nil
 }
 
-// SearchProducts returns one page of merchandise products that match query, best match
+// searchProducts returns one page of merchandise products that match query, best match
 // first, and the number of matches in all. The query is Postgres full-text search in
 // web-search syntax (words, "quoted phrases", -excluded), stemmed as English.
-func (s *Store) SearchProducts(ctx context.Context, query string, page Page) ([]Product, int, error) {
+func (s *Store) searchProducts(ctx context.Context, query string, page Page) ([]Product, int, error) {
 	s.wait(ctx)
 	const match = `p.merchandise AND p.search @@ websearch_to_tsquery('english', $1)`
 	var total int
@@ -190,9 +192,9 @@ func (s *Store) SearchProducts(ctx context.Context, query string, page Page) ([]
 	return items, total, nil
 }
 
-// ListCategories returns the names of the categories that have merchandise, sorted.
+// listCategories returns the names of the categories that have merchandise, sorted.
 // It is empty when the data set has no categories.
-func (s *Store) ListCategories(ctx context.Context) ([]string, error) {
+func (s *Store) listCategories(ctx context.Context) ([]string, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT category FROM products
 		WHERE merchandise AND category <> '' ORDER BY category`)
@@ -203,8 +205,8 @@ func (s *Store) ListCategories(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// ListFeatured returns n in-stock merchandise products, a selection that changes once a day.
-func (s *Store) ListFeatured(ctx context.Context, n int) ([]Product, error) {
+// listFeatured returns n in-stock merchandise products, a selection that changes once a day.
+func (s *Store) listFeatured(ctx context.Context, n int) ([]Product, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p
 		WHERE p.merchandise AND p.stock > 0
@@ -216,9 +218,9 @@ func (s *Store) ListFeatured(ctx context.Context, n int) ([]Product, error) {
 	return items, nil
 }
 
-// ListBestsellers returns the n merchandise products with the most net units sold over the
+// listBestsellers returns the n merchandise products with the most net units sold over the
 // whole order history, most first; ties are broken by product id.
-func (s *Store) ListBestsellers(ctx context.Context, n int) ([]Bestseller, error) {
+func (s *Store) listBestsellers(ctx context.Context, n int) ([]Bestseller, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+`, b.units FROM (
 			SELECT product_id, sum(quantity) AS units FROM order_items GROUP BY product_id
@@ -238,8 +240,8 @@ func (s *Store) ListBestsellers(ctx context.Context, n int) ([]Bestseller, error
 	return items, nil
 }
 
-// ListReviews returns up to n reviews of product id, newest first.
-func (s *Store) ListReviews(ctx context.Context, id int64, n int) ([]Review, error) {
+// listReviews returns up to n reviews of product id, newest first.
+func (s *Store) listReviews(ctx context.Context, id int64, n int) ([]Review, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT rating, comment, created_at FROM reviews
 		WHERE product_id = $1 ORDER BY created_at DESC, id LIMIT $2`, id, n)
@@ -250,9 +252,9 @@ func (s *Store) ListReviews(ctx context.Context, id int64, n int) ([]Review, err
 	return items, nil
 }
 
-// FindProducts returns the products with the given ids, by id; ids that do not exist are
+// findProducts returns the products with the given ids, by id; ids that do not exist are
 // absent from the map.
-func (s *Store) FindProducts(ctx context.Context, ids []int64) (map[int64]Product, error) {
+func (s *Store) findProducts(ctx context.Context, ids []int64) (map[int64]Product, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE p.id = ANY($1)`, ids)
 	items, err := pgx.CollectRows(rows, scanProduct)
@@ -279,9 +281,9 @@ func (s *Store) FindProductPage(ctx context.Context, id int64) (ProductPage, err
 	return ProductPage{Product: p, Reviews: reviews}, nil
 }
 
-// FindProductPages returns the pages of the products with the given ids, by id, in two
+// findProductPages returns the pages of the products with the given ids, by id, in two
 // queries; ids that do not exist are absent.
-func (s *Store) FindProductPages(ctx context.Context, ids []int64) (map[int64]ProductPage, error) {
+func (s *Store) findProductPages(ctx context.Context, ids []int64) (map[int64]ProductPage, error) {
 	products, err := s.FindProducts(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -352,4 +354,71 @@ func (s *Store) UpdateProduct(ctx context.Context, id int64, u ProductUpdate) (P
 		return Product{}, fmt.Errorf("catalog: update product %d: %w", id, err)
 	}
 	return p, nil
+}
+
+// The reads of the store, each run again once when a schema change made a pooled
+// connection's prepared statement fail (pgretry.Read): a live migration gives no error page.
+
+// FindProduct returns the product with id, or ErrNotFound.
+func (s *Store) FindProduct(ctx context.Context, id int64) (p Product, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { p, err = s.findProduct(ctx, id); return err })
+	return p, err
+}
+
+// ListProducts returns one page of merchandise products, ordered by id, and the number of
+// products that match f in all. An unknown f.Category returns ErrNotFound.
+func (s *Store) ListProducts(ctx context.Context, f Filter) (items []Product, total int, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { items, total, err = s.listProducts(ctx, f); return err })
+	return items, total, err
+}
+
+// SearchProducts returns one page of merchandise products that match query, best match
+// first, and the number of matches in all. The query is Postgres full-text search in
+// web-search syntax (words, "quoted phrases", -excluded), stemmed as English.
+func (s *Store) SearchProducts(ctx context.Context, query string, page Page) (items []Product, total int, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error {
+		items, total, err = s.searchProducts(ctx, query, page)
+		return err
+	})
+	return items, total, err
+}
+
+// ListCategories returns the names of the categories that have merchandise, sorted.
+// It is empty when the data set has no categories.
+func (s *Store) ListCategories(ctx context.Context) (names []string, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { names, err = s.listCategories(ctx); return err })
+	return names, err
+}
+
+// ListFeatured returns n in-stock merchandise products, a selection that changes once a day.
+func (s *Store) ListFeatured(ctx context.Context, n int) (items []Product, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { items, err = s.listFeatured(ctx, n); return err })
+	return items, err
+}
+
+// ListBestsellers returns the n merchandise products with the most net units sold over the
+// whole order history, most first; ties are broken by product id.
+func (s *Store) ListBestsellers(ctx context.Context, n int) (items []Bestseller, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { items, err = s.listBestsellers(ctx, n); return err })
+	return items, err
+}
+
+// ListReviews returns up to n reviews of product id, newest first.
+func (s *Store) ListReviews(ctx context.Context, id int64, n int) (items []Review, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { items, err = s.listReviews(ctx, id, n); return err })
+	return items, err
+}
+
+// FindProducts returns the products with the given ids, by id; ids that do not exist are
+// absent from the map.
+func (s *Store) FindProducts(ctx context.Context, ids []int64) (m map[int64]Product, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { m, err = s.findProducts(ctx, ids); return err })
+	return m, err
+}
+
+// FindProductPages returns the pages of the products with the given ids, by id, in two
+// queries; ids that do not exist are absent.
+func (s *Store) FindProductPages(ctx context.Context, ids []int64) (m map[int64]ProductPage, err error) {
+	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { m, err = s.findProductPages(ctx, ids); return err })
+	return m, err
 }

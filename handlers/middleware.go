@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -136,3 +137,34 @@ type headerRecorder struct {
 func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(status int)      { h.status = status }
+
+// Timeouts are the deadlines of requests by route class. A zero duration leaves that class
+// without a deadline of its own (the client's going away still ends it).
+type Timeouts struct {
+	Page  time.Duration // GET and HEAD: pages, searches, listings
+	Write time.Duration // every other method: forms, cart, checkout
+}
+
+// streamingPaths are exempt from deadlines: they answer for as long as the browser listens.
+var streamingPaths = map[string]bool{"/events/bestsellers": true}
+
+// Deadlines gives every request handled by next a deadline by its class (Timeouts), so that
+// no request waits for a slow, hung or gone dependency longer than that: the waits under it
+// (cache loads, Redis calls, Postgres statements) take their context from the request and
+// end with it, and the page answers 503 ("briefly unavailable"). The live bestseller stream
+// is exempt.
+func Deadlines(next http.Handler, t Timeouts) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := t.Write
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			d = t.Page
+		}
+		if d <= 0 || streamingPaths[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

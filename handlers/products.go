@@ -126,7 +126,7 @@ func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status in
 }
 
 // setXCache sets the X-Cache header to where data was answered from in this request:
-// HIT-L1, HIT-REDIS, MISS, or BYPASS (also when no cache took part).
+// HIT-L1, HIT-REDIS, MISS, STALE, or BYPASS (also when no cache took part).
 func setXCache(w http.ResponseWriter, r *http.Request, data string) {
 	result := reqstats.From(r.Context()).Result(data)
 	if result == "" {

@@ -39,14 +39,16 @@ type world struct {
 	prefix     string
 	l1         cache.L1Options
 	policy     cache.Policy
-	pubsubOnly bool // start instances without the Postgres listener: pub/sub alone
+	pubsubOnly bool          // start instances without the Postgres listener: pub/sub alone
+	stale      time.Duration // app.Config.StaleIfError of the instances; the default's
 }
 
 func newWorld(t *testing.T, redisURL, prefix string) *world {
 	dbURL := testenv.SeededDBURL(t)
 	return &world{t: t, dbURL: dbURL, pool: testenv.Pool(t, dbURL), redisURL: redisURL, prefix: prefix,
 		// A long near-cache TTL, so that only invalidation can make an instance fresh.
-		l1: cache.L1Options{Size: 10_000, TTL: time.Minute}, policy: cache.DefaultPolicy()}
+		l1: cache.L1Options{Size: 10_000, TTL: time.Minute}, policy: cache.DefaultPolicy(),
+		stale: app.Defaults("", "").StaleIfError}
 }
 
 func (w *world) start(name string, logs io.Writer) *instance {
@@ -61,6 +63,7 @@ func (w *world) start(name string, logs io.Writer) *instance {
 	cfg.L1, cfg.TTL = w.l1, w.policy
 	cfg.Instance = name
 	cfg.PGNotify = !w.pubsubOnly
+	cfg.StaleIfError = w.stale
 	cfg.RedisCallTimeout, cfg.LeaseWait = 3*time.Second, 3*time.Second // not about timeouts
 	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
@@ -343,6 +346,7 @@ func TestExpirationsCounted(t *testing.T) {
 	srv := testenv.StartRedis(t, "--notify-keyspace-events", "Ex")
 	w := newWorld(t, srv.URL(), "")
 	w.policy.Product = cache.TTL{Base: 200 * time.Millisecond}
+	w.stale = 0             // Redis drops a key, and says so, at its TTL plus the stale-if-error grace
 	in := w.start("a", nil) // its background work listens for expirations
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer admin.Close()

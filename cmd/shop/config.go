@@ -40,6 +40,9 @@ type config struct {
 	MetricsAddr     string        // SHOP_METRICS_ADDR: host:port of the Prometheus listener; empty: none
 	LogLevel        slog.Level    // SHOP_LOG_LEVEL: debug, info, warn or error
 	ShutdownTimeout time.Duration // SHOP_SHUTDOWN_TIMEOUT: grace for in-flight requests
+	// DrainDelay is SHOP_DRAIN_DELAY: on SIGTERM, how long /readyz answers 503 while the
+	// listener still accepts, before in-flight requests are finished and the server stops.
+	DrainDelay time.Duration
 
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
@@ -55,6 +58,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MetricsAddr:     defaultMetricsAddr,
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: 10 * time.Second,
+		DrainDelay:      5 * time.Second,
 	}
 	var errs []error
 	bad := func(name, want, got string, err error) {
@@ -167,6 +171,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	duration("SHOP_SHUTDOWN_TIMEOUT", &cfg.ShutdownTimeout)
+	duration("SHOP_DRAIN_DELAY", &cfg.DrainDelay)
+	duration("SHOP_REQUEST_TIMEOUT", &cfg.PageTimeout)
+	duration("SHOP_WRITE_REQUEST_TIMEOUT", &cfg.WriteTimeout)
+	duration("SHOP_LOAD_TIMEOUT", &cfg.LoadTimeout)
+	duration("SHOP_DB_STATEMENT_TIMEOUT", &cfg.StatementTimeout)
+	switch v := getenv("SHOP_STALE_IF_ERROR"); v {
+	case "":
+	case "0", "off":
+		cfg.StaleIfError = 0
+	default:
+		duration("SHOP_STALE_IF_ERROR", &cfg.StaleIfError)
+	}
 	duration("SHOP_SESSION_IDLE_TIMEOUT", &cfg.SessionIdleTimeout)
 	duration("SHOP_SESSION_LIFETIME", &cfg.SessionLifetime)
 	duration("SHOP_VIEWS_FLUSH_INTERVAL", &cfg.ViewsFlushInterval)
@@ -286,6 +302,12 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("seed", c.Seed),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("drain_delay", c.DrainDelay),
+		slog.Duration("request_timeout", c.PageTimeout),
+		slog.Duration("write_request_timeout", c.WriteTimeout),
+		slog.Duration("load_timeout", c.LoadTimeout),
+		slog.Duration("db_statement_timeout", c.StatementTimeout),
+		slog.Duration("stale_if_error", c.StaleIfError),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Bool("session_secure", c.SessionSecure),

@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func migrate(ctx context.Context, cfg config, logger *slog.Logger) error {
-	pool, err := app.OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil)
+	pool, err := app.OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil, 0)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func seed(ctx context.Context, cfg config, logger *slog.Logger, args []string, s
 	if !validDataset(*name) {
 		return fmt.Errorf("%w: --dataset %q: want one of %v", errUsage, *name, dataset.Names)
 	}
-	pool, err := app.OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil)
+	pool, err := app.OpenPostgres(ctx, cfg.DatabaseURL, logger, nil, nil, 0)
 	if err != nil {
 		return err
 	}

@@ -58,33 +58,59 @@ var metricsLine = regexp.MustCompile(`msg="metrics listening" addr=(\S+)`)
 // startShopLogs is startShop that also returns the shop's log.
 func startShopLogs(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
+	s := startRun(t, env)
+	return s.url, s.logs
+}
+
+// running is a shop started by startRun: its base URL and log, stop (which cancels run's
+// context, as SIGTERM does), finished, closed once run has returned, and err, what it
+// returned (read it after finished).
+type running struct {
+	url      string
+	logs     *syncBuffer
+	stop     context.CancelFunc
+	finished <-chan struct{}
+	err      *error
+}
+
+// startRun is startShopLogs that also lets the test stop the shop when it chooses; it is
+// stopped, and must exit cleanly, when the test ends in any case.
+func startRun(t *testing.T, env map[string]string) running {
+	t.Helper()
 	env["SHOP_ADDR"] = "127.0.0.1:0"
 	if _, ok := env["SHOP_METRICS_ADDR"]; !ok {
 		env["SHOP_METRICS_ADDR"] = "127.0.0.1:0"
+	}
+	if _, ok := env["SHOP_DRAIN_DELAY"]; !ok {
+		env["SHOP_DRAIN_DELAY"] = "1ms" // tests that stop the shop do not wait for a load balancer
 	}
 	if _, ok := env["SHOP_REDIS_KEY_PREFIX"]; !ok {
 		_, env["SHOP_REDIS_KEY_PREFIX"] = testenv.Redis(t)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"shop", "serve"}, envFrom(env), io.Discard, logs) }()
+	finished := make(chan struct{})
+	var runErr error
+	go func() {
+		defer close(finished)
+		runErr = run(ctx, []string{"shop", "serve"}, envFrom(env), io.Discard, logs)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v after shutdown, want nil", err)
+		case <-finished:
+			if runErr != nil {
+				t.Errorf("run returned %v after shutdown, want nil", runErr)
 			}
-		case <-time.After(15 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Errorf("run did not return after shutdown")
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v\nlogs:\n%s", err, logs)
+		case <-finished:
+			t.Fatalf("run returned early: %v\nlogs:\n%s", runErr, logs)
 		default:
 		}
 		if m := listeningLine.FindStringSubmatch(logs.String()); m != nil {
@@ -92,14 +118,14 @@ func startShopLogs(t *testing.T, env map[string]string) (string, *syncBuffer) {
 			if resp, err := http.Get(base + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
-					return base, logs
+					return running{url: base, logs: logs, stop: cancel, finished: finished, err: &runErr}
 				}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("shop never became ready; logs:\n%s", logs)
-	return "", nil
+	return running{}
 }
 
 func body(t *testing.T, url string) (int, string) {

@@ -12,7 +12,9 @@ import (
 	"github.com/shopcache/shop/app"
 )
 
-// serve runs the shop until ctx ends, then shuts down gracefully: the HTTP server first
+// serve runs the shop until ctx ends, then shuts down gracefully: /readyz turns 503 at once
+// while the listener stays open for cfg.DrainDelay (a load balancer sees the instance leave
+// and stops sending to it, and what it still sends is served), then the HTTP server stops
 // (in-flight requests finish), then the background work (pending views are flushed), then
 // the connections.
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
@@ -36,7 +38,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		defer stop()
 	}
 	shop.Start(ctx)
-	err = listenAndServe(ctx, cfg, logger, shop.Handler, shop.Live.Close)
+	err = listenAndServe(ctx, cfg, logger, shop.Handler, shop.Drain, shop.Live.Close)
 
 	fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -48,10 +50,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	return err
 }
 
-// listenAndServe serves handler on cfg.Addr until ctx ends, then gives in-flight requests
-// cfg.ShutdownTimeout to finish. onShutdown functions run when shutdown begins (to end
-// streaming responses, which Shutdown would otherwise wait for).
-func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler, onShutdown ...func()) error {
+// listenAndServe serves handler on cfg.Addr until ctx ends; then it calls drain, keeps
+// serving for cfg.DrainDelay, and gives in-flight requests cfg.ShutdownTimeout to finish.
+// onShutdown functions run when shutdown begins (to end streaming responses, which Shutdown
+// would otherwise wait for).
+func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler, drain func(), onShutdown ...func()) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("SHOP_ADDR: %w", err)
@@ -76,6 +79,13 @@ func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handle
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
+	}
+	drain()
+	logger.Info("draining: /readyz answers 503, still serving", "delay", cfg.DrainDelay)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-time.After(cfg.DrainDelay):
 	}
 	logger.Info("shutting down", "grace", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -87,6 +87,7 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(requestsDesc, s.HitsRedis, s.Name, "hit_redis")
 		counter(requestsDesc, s.Misses, s.Name, "miss")
 		counter(requestsDesc, s.Bypasses, s.Name, "bypass")
+		counter(requestsDesc, s.Stale, s.Name, "stale")
 		counter(loadsDesc, s.Loads, s.Name)
 		counter(errorsDesc, s.Errors, s.Name)
 		counter(refusedDesc, s.FillsRefused, s.Name)

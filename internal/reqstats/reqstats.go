@@ -25,6 +25,9 @@ const (
 	LayerL1       Layer = "L1"
 	LayerRedis    Layer = "Redis"
 	LayerPostgres Layer = "Postgres"
+	// LayerStale is Redis answering with a value past its TTL because Postgres could not
+	// (stale-if-error).
+	LayerStale Layer = "stale"
 )
 
 // Source says which layer served one piece of data, and how long it may still be served
@@ -32,7 +35,7 @@ const (
 type Source struct {
 	Data   string // what was served, e.g. "product:42"
 	Layer  Layer
-	Result string        // the X-Cache value: HIT-L1, HIT-REDIS, MISS or BYPASS
+	Result string        // the X-Cache value: HIT-L1, HIT-REDIS, MISS, BYPASS or STALE
 	TTLDue time.Duration // time left to live in that layer
 }
 
@@ -238,6 +241,8 @@ func ObserveCache(ctx context.Context, _, key string, r cache.Result, ttl time.D
 		layer = LayerL1
 	case cache.HitRedis:
 		layer = LayerRedis
+	case cache.Stale:
+		layer = LayerStale
 	}
 	From(ctx).AddSource(Source{Data: key, Layer: layer, Result: string(r), TTLDue: ttl})
 }
