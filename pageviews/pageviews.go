@@ -340,13 +340,29 @@ func (f *Flusher) Start() {
 	}()
 }
 
-// Stop ends the periodic flushes and flushes what is pending one last time, within ctx.
+// Stop ends the periodic flushes and flushes what is pending one last time, within ctx. A
+// flush that fails (Redis skipped by its circuit breaker for a few seconds, Postgres
+// restarting) is tried again until ctx ends: a graceful stop loses no view that it could
+// still write. It returns the last error when ctx ended first; the batch then stays in Redis
+// for the next start.
 func (f *Flusher) Stop(ctx context.Context) error {
 	if f.cancel != nil {
 		f.cancel()
 		<-f.done
 	}
-	return f.flush(ctx, orphanAge)
+	pause := 100 * time.Millisecond
+	for {
+		err := f.flush(ctx, orphanAge)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // Flush re-applies this flusher's unfinished batches and other batches left behind for

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/internal/testenv"
 	"github.com/shopcache/shop/pageviews"
 )
@@ -311,6 +313,47 @@ func TestGracefulShutdownFlushesEverything(t *testing.T) {
 	st := f.Status(ctx)
 	if st.Views != 0 || st.LastBatchViews != 500 || st.LastBatchProducts != products || st.Flushes != 1 {
 		t.Errorf("Status after Stop = %+v, want the one batch of 500 and nothing pending", st)
+	}
+}
+
+// TestGracefulStopWaitsOutTheBreaker: a graceful stop that comes while the Redis guard still
+// skips a Redis that has just come back (its breaker open for the cool-down) flushes every
+// view once the breaker lets calls through again, within the stop's deadline.
+func TestGracefulStopWaitsOutTheBreaker(t *testing.T) {
+	pool := newDB(t)
+	srv := testenv.StartRedis(t)
+	settings, err := redisconn.Parse(srv.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := settings.Client()
+	t.Cleanup(func() { rdb.Close() })
+	guard := cache.NewGuard(cache.GuardOptions{CallTimeout: 100 * time.Millisecond, BreakerFailures: 3, BreakerCooldown: 3 * time.Second})
+	guard.Install(rdb)
+	ctx := context.Background()
+	c := pageviews.NewCounter(rdb, pool, "")
+	for i := range 50 {
+		if _, err := c.View(ctx, int64(1+i%products)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Pause() // hung: three calls time out and the breaker opens
+	for range 3 {
+		c.View(ctx, 1)
+	}
+	srv.Resume()
+	if guard.Available() {
+		t.Fatal("the breaker is not open: the test needs it open when the stop begins")
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := pageviews.NewFlusher(c, time.Hour, discard).Stop(sctx); err != nil {
+		t.Fatalf("Stop = %v, want every view flushed once the breaker closes", err)
+	}
+	// The three views sent to the hung server timed out on the client, but the server may
+	// still run them when it continues: a timed-out write is neither lost nor known.
+	if _, sum := flushed(t, pool); sum < 50 || sum > 53 {
+		t.Errorf("Postgres after Stop holds %d views, want the 50 counted (and up to 3 sent during the hang)", sum)
 	}
 }
 

@@ -71,7 +71,10 @@ func (w *world) start(name string, logs io.Writer) *instance {
 	}
 	a.Start(context.Background())
 	t.Cleanup(func() {
-		if err := a.Stop(context.Background()); err != nil {
+		// A graceful stop's final flush of the page views waits out an open breaker.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := a.Stop(ctx); err != nil {
 			t.Error(err)
 		}
 		a.Close()
