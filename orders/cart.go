@@ -213,23 +213,24 @@ func (c *Carts) Merge(ctx context.Context, from, to string, stock StockReader) e
 // "<key>:<unix ms>". Lines and Count pass it over: it is not a product id.
 const claimField = "checkout"
 
-// claimScript claims the cart KEYS[1] for the checkout ARGV[1] unless another checkout
-// holds a claim younger than ARGV[2] ms (a claim that old was left by a checkout that
-// died). It returns {1, ARGV[1]} when claimed, or {0, the holder's key}.
+// claimScript claims the cart KEYS[1] for the checkout ARGV[1] unless a checkout — another,
+// or another submission of the same key — holds a claim younger than ARGV[2] ms (a claim
+// that old was left by a checkout that died). It returns {1, ARGV[1]} when claimed, or
+// {0, the holder's key}.
 var claimScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local claim = redis.call('HGET', KEYS[1], 'checkout')
 if claim then
   local key, at = string.match(claim, '^(.+):(%d+)$')
-  if key and key ~= ARGV[1] and now - tonumber(at) < tonumber(ARGV[2]) then return {0, key} end
+  if key and now - tonumber(at) < tonumber(ARGV[2]) then return {0, key} end
 end
 redis.call('HSET', KEYS[1], 'checkout', ARGV[1] .. ':' .. now)
 return {1, ARGV[1]}`)
 
 // Claim claims the cart for the checkout with idempotency key: from then on no other
-// checkout of it starts until Release or Unclaim, or until stale has passed (the claim of
-// a checkout that died). It reports whether the claim is key's, and else the key of the
+// checkout of it — nor another submission of the same key — starts until Release or
+// Unclaim, or until stale has passed (the claim of a checkout that died). It reports whether the claim is key's, and else the key of the
 // checkout that holds it.
 func (c *Carts) Claim(ctx context.Context, cartID, key string, stale time.Duration) (ok bool, holder string, err error) {
 	reply, err := claimScript.Run(ctx, c.rdb, []string{c.key(cartID)}, key, stale.Milliseconds()).Slice()

@@ -38,9 +38,10 @@ var ErrCheckoutRunning = errors.New("orders: another checkout of this cart is ru
 // Checkout is the checkout workflow. It places one order per idempotency key and per cart,
 // however often and however concurrently it is submitted:
 //
-//  1. A key that already placed an order gets that order back (a resubmitted form).
-//  2. It claims the cart in Redis (Carts.Claim). A second checkout of the same cart — a
+//  1. It claims the cart in Redis (Carts.Claim). A second checkout of the same cart — a
 //     double click, another tab — waits for the first, and gets the first's order back.
+//  2. Holding the claim, a key that already placed an order gets that order back (a
+//     resubmitted form, or a submission that arrived as the first one ended).
 //  3. It reads the cart's lines and places the order in one Postgres transaction under its
 //     key (Store.PlaceOrder); a unique index makes the key place at most one order even if
 //     the claim were lost.
@@ -77,9 +78,6 @@ func (c *Checkout) Place(ctx context.Context, userID int64, key, quoted string) 
 	if !ValidKey(key) {
 		key = NewKey()
 	}
-	if o, err := c.store.FindOrderByKey(ctx, userID, key); !errors.Is(err, ErrNotFound) {
-		return o, err // placed already (or Postgres failed)
-	}
 	cart := UserCartID(userID)
 	for {
 		ok, holder, err := c.carts.Claim(ctx, cart, key, claimStale)
@@ -95,19 +93,31 @@ func (c *Checkout) Place(ctx context.Context, userID int64, key, quoted string) 
 		}
 		// The other checkout failed and let go of the cart: try for ourselves.
 	}
+	unclaim := func() {
+		if err := c.carts.Unclaim(context.WithoutCancel(ctx), cart, key); err != nil {
+			c.log.Warn("checkout ended without an order and its claim on the cart was not ended; it lapses", "err", err)
+		}
+	}
 
+	// Holding the claim, a key that placed its order already (a resubmitted form, or a
+	// submission that came as the first ended) gets that order: a checkout commits before
+	// it lets go of the cart.
+	order, err := c.store.FindOrderByKey(ctx, userID, key)
+	if !errors.Is(err, ErrNotFound) {
+		unclaim()
+		return order, err
+	}
 	lines, err := c.carts.Lines(ctx, cart)
-	var order Order
 	if err == nil {
 		order, err = c.store.PlaceOrder(ctx, userID, key, lines, quoted)
 	}
 	if errors.Is(err, ErrDuplicateKey) {
-		order, err = c.store.FindOrderByKey(ctx, userID, key)
+		// Placed by a checkout whose claim had lapsed: its own steps run after its commit.
+		unclaim()
+		return c.store.FindOrderByKey(ctx, userID, key)
 	}
 	if err != nil {
-		if uerr := c.carts.Unclaim(context.WithoutCancel(ctx), cart, key); uerr != nil {
-			c.log.Warn("checkout failed and its claim on the cart was not ended; it lapses", "err", uerr)
-		}
+		unclaim()
 		return Order{}, err
 	}
 
