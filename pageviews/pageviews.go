@@ -316,15 +316,17 @@ func NewFlusher(c *Counter, interval time.Duration, logger *slog.Logger) *Flushe
 // than any flush in progress could be.
 const orphanAge = time.Minute
 
-// Start re-applies every batch left behind, then flushes every interval until Stop.
+// Start re-applies every batch left behind (before it returns: the views are recovered
+// before the shop serves), then flushes every interval until Stop.
 func (f *Flusher) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan struct{})
+	// What a crashed process left is applied before Start returns; then the periodic flushes.
+	if err := f.flush(ctx, 0); err != nil {
+		f.log.Warn("views: flush at start failed; will retry", "err", err)
+	}
 	go func() {
 		defer close(f.done)
-		if err := f.flush(ctx, 0); err != nil && ctx.Err() == nil {
-			f.log.Warn("views: flush at start failed; will retry", "err", err)
-		}
 		t := time.NewTicker(f.interval)
 		defer t.Stop()
 		for {
