@@ -3,7 +3,6 @@ package cache_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -26,10 +25,9 @@ var writeScript = redis.NewScript(`return redis.call('INCR', KEYS[1])`)
 // guard's help those kept failing on the same pooled connections for as long as they lived.
 // Pipelines, MULTI/EXEC and scripts must all write again within a generous bound.
 func TestFailoverPipelinesAndTransactions(t *testing.T) {
-	primary, replica, p, r := testenv.StartReplicated(t)
+	group := testenv.StartReplicated(t)
 	ctx := context.Background()
-	proxy := testenv.NewProxy(t, primary.Addr())
-	settings, err := redisconn.Parse("redis://"+proxy.Addr()+"/0", "")
+	settings, err := redisconn.Parse("redis://"+group.Endpoint.Addr()+"/0", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,18 +71,8 @@ func TestFailoverPipelinesAndTransactions(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := p.Do(ctx, "WAIT", 1, 2000).Err(); err != nil {
-		t.Fatal(err)
-	}
-
 	// The failover: the replica is promoted, the old primary follows it, the endpoint moves.
-	if err := r.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Do(ctx, "REPLICAOF", "127.0.0.1", fmt.Sprint(replica.Port)).Err(); err != nil {
-		t.Fatal(err)
-	}
-	proxy.Retarget(replica.Addr())
+	group.FailOver(t)
 	start := time.Now()
 
 	for _, name := range []string{"pipeline", "MULTI/EXEC", "script"} {

@@ -32,7 +32,8 @@ func commandCount(t *testing.T, c *redis.Client, cmd string) int {
 // TestReadsGoToTheReader: with a reader endpoint, hits are read from the replica, and a
 // replica that lags behind a write this instance has heard of is not believed.
 func TestReadsGoToTheReader(t *testing.T) {
-	_, _, p, r := testenv.StartReplicated(t)
+	group := testenv.StartReplicated(t)
+	p, r := group.P, group.R
 	ctx := context.Background()
 	guard := cache.NewGuard(cache.GuardOptions{CallTimeout: 3 * time.Second})
 	guard.Install(p)

@@ -71,6 +71,33 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// twoShops starts two shop instances on one seeded database and one Redis key space, behind
+// a round-robin balancer; it returns the database's URL, the balancer and its server.
+func twoShops(t *testing.T) (string, *roundRobin, *httptest.Server) {
+	t.Helper()
+	dbURL := testenv.SeededDBURL(t)
+	_, prefix := testenv.Redis(t)
+	env := func() map[string]string {
+		return map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(),
+			"SHOP_SEED": "false", "SHOP_REDIS_KEY_PREFIX": prefix}
+	}
+	rr, lb := newRoundRobin(t, startShop(t, env()), startShop(t, env()))
+	return dbURL, rr, lb
+}
+
+// signUp creates the account email in the browser, at the shop at base, and waits for the
+// welcome message: the browser is signed in after it.
+func signUp(base, email, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/register"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#name"), name),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a fine long password"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+}
+
 // newChromium starts a headless Chromium for the test, with a deadline for the whole test.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
@@ -97,23 +124,10 @@ func newChromium(t *testing.T) context.Context {
 // checkout and the order page, against two shop instances behind a round-robin proxy.
 func TestBrowserJourney(t *testing.T) {
 	chromium(t)
-	dbURL := testenv.SeededDBURL(t)
-	_, prefix := testenv.Redis(t)
-	env := func() map[string]string {
-		return map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(),
-			"SHOP_SEED": "false", "SHOP_REDIS_KEY_PREFIX": prefix}
-	}
-	a, b := startShop(t, env()), startShop(t, env())
-	rr, lb := newRoundRobin(t, a, b)
+	_, rr, lb := twoShops(t)
 	ctx := newChromium(t)
 
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(lb.URL+"/register"),
-		chromedp.SendKeys(chromedp.CSS("#email"), "erin@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#name"), "Erin"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "a fine long password"),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	err := chromedp.Do(ctx, signUp(lb.URL, "erin@example.com", "Erin"),
 
 		chromedp.Navigate(lb.URL+"/products/1"),
 		chromedp.Click(chromedp.CSS("form.add button")),
@@ -166,22 +180,10 @@ func TestBrowserJourney(t *testing.T) {
 // browsers read as another host (a tab in it) lands on the shop.
 func TestBrowserDoubleClickAndRedirect(t *testing.T) {
 	chromium(t)
-	dbURL := testenv.SeededDBURL(t)
-	_, prefix := testenv.Redis(t)
-	env := func() map[string]string {
-		return map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(),
-			"SHOP_SEED": "false", "SHOP_REDIS_KEY_PREFIX": prefix}
-	}
-	rr, lb := newRoundRobin(t, startShop(t, env()), startShop(t, env()))
+	dbURL, rr, lb := twoShops(t)
 	ctx := newChromium(t)
 
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(lb.URL+"/register"),
-		chromedp.SendKeys(chromedp.CSS("#email"), "gus@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#name"), "Gus"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "a fine long password"),
-		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
+	err := chromedp.Do(ctx, signUp(lb.URL, "gus@example.com", "Gus"),
 		chromedp.Navigate(lb.URL+"/products/1"),
 		chromedp.Click(chromedp.CSS("form.add button")),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/checkout"] button`)),

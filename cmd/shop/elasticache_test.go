@@ -106,12 +106,11 @@ func TestTLSAndAuthJourney(t *testing.T) {
 // the cart (go-redis) must write again within 5 s, and the session made before the failover
 // must survive it (it was replicated).
 func TestFailover(t *testing.T) {
-	primary, replica, p, r := testenv.StartReplicated(t)
+	group := testenv.StartReplicated(t)
 	ctx := context.Background()
-	proxy := testenv.NewProxy(t, primary.Addr())
 	base := startShop(t, map[string]string{
 		"SHOP_DATABASE_URL":     testenv.SeededDBURL(t),
-		"SHOP_REDIS_URL":        "redis://" + proxy.Addr() + "/0",
+		"SHOP_REDIS_URL":        "redis://" + group.Endpoint.Addr() + "/0",
 		"SHOP_REDIS_KEY_PREFIX": "fo:",
 		"SHOP_SEED":             "false",
 	})
@@ -132,18 +131,8 @@ func TestFailover(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := p.Do(ctx, "WAIT", 1, 2000).Err(); err != nil {
-		t.Fatal(err)
-	}
-
 	// The failover: the replica is promoted, the old primary follows it, the endpoint moves.
-	if err := r.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Do(ctx, "REPLICAOF", "127.0.0.1", fmt.Sprint(replica.Port)).Err(); err != nil {
-		t.Fatal(err)
-	}
-	proxy.Retarget(replica.Addr())
+	group.FailOver(t)
 	start := time.Now()
 
 	waitUntil(t, 5*time.Second, "a cart write and its session save succeed after the failover", func() bool {
@@ -164,17 +153,17 @@ func TestFailover(t *testing.T) {
 		st, _, _ := b.do(http.MethodPost, "/cart/items/2", url.Values{"quantity": {"3"}})
 		return st == 303
 	})
-	unitsBefore := r.ZScore(ctx, "fo:lb:{bestsellers}:all", "1").Val()
+	unitsBefore := group.R.ZScore(ctx, "fo:lb:{bestsellers}:all", "1").Val()
 	waitUntil(t, 10*time.Second, "a product view is counted (pipeline) after the failover", func() bool {
-		before := r.HGet(ctx, "fo:views:pending", "3").Val()
+		before := group.R.HGet(ctx, "fo:views:pending", "3").Val()
 		if st, _, _ := b.do(http.MethodGet, "/products/3", nil); st != 200 {
 			return false
 		}
-		return r.HGet(ctx, "fo:views:pending", "3").Val() != before
+		return group.R.HGet(ctx, "fo:views:pending", "3").Val() != before
 	})
 	journey(t, base, "after@example.com") // sign-up, cart, checkout: all on the new primary
 	waitUntil(t, 10*time.Second, "the checkout after the failover reaches the leaderboard", func() bool {
-		return r.ZScore(ctx, "fo:lb:{bestsellers}:all", "1").Val() >= unitsBefore+2
+		return group.R.ZScore(ctx, "fo:lb:{bestsellers}:all", "1").Val() >= unitsBefore+2
 	})
 }
 

@@ -114,23 +114,50 @@ func (s *RedisServer) Resume() {
 	}
 }
 
-// StartReplicated starts a primary and a replica of it (as ElastiCache's replication group
-// with one replica) and returns once the replica's link to the primary is up, with a client
-// of each, closed after the test.
-func StartReplicated(tb testing.TB) (primary, replica *RedisServer, p, r *redis.Client) {
+// Replicated is a primary and its replica (as an ElastiCache replication group with one
+// replica) behind Endpoint, a proxy that stands for the primary endpoint's DNS name.
+type Replicated struct {
+	Primary, Replica *RedisServer
+	P, R             *redis.Client // clients of Primary and Replica themselves
+	Endpoint         *Proxy
+}
+
+// StartReplicated starts a primary, a replica of it and the endpoint, and returns once the
+// replica's link to the primary is up. Everything stops when the test ends.
+func StartReplicated(tb testing.TB) *Replicated {
 	tb.Helper()
-	primary = StartRedis(tb, "--repl-diskless-sync-delay", "0")
-	replica = StartRedis(tb, "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
-	p = redis.NewClient(&redis.Options{Addr: primary.Addr()})
-	r = redis.NewClient(&redis.Options{Addr: replica.Addr()})
-	tb.Cleanup(func() { p.Close(); r.Close() })
+	g := &Replicated{Primary: StartRedis(tb, "--repl-diskless-sync-delay", "0")}
+	g.Replica = StartRedis(tb, "--replicaof", "127.0.0.1", strconv.Itoa(g.Primary.Port))
+	g.P = redis.NewClient(&redis.Options{Addr: g.Primary.Addr()})
+	g.R = redis.NewClient(&redis.Options{Addr: g.Replica.Addr()})
+	tb.Cleanup(func() { g.P.Close(); g.R.Close() })
+	g.Endpoint = NewProxy(tb, g.Primary.Addr())
 	ctx := context.Background()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if info, _ := r.Info(ctx, "replication").Result(); strings.Contains(info, "master_link_status:up") {
-			return primary, replica, p, r
+		if info, _ := g.R.Info(ctx, "replication").Result(); strings.Contains(info, "master_link_status:up") {
+			return g
 		}
 		if time.Now().After(deadline) {
 			tb.Fatal("the replica never linked to its primary")
 		}
 	}
+}
+
+// FailOver does what an ElastiCache failover does behind the primary endpoint: once the
+// replica has every write, it is promoted, the old primary follows it, and the endpoint
+// sends new connections to it — while the open ones stay with the old primary, which now
+// answers writes with READONLY.
+func (g *Replicated) FailOver(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := g.P.Do(ctx, "WAIT", 1, 2000).Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := g.R.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := g.P.Do(ctx, "REPLICAOF", "127.0.0.1", strconv.Itoa(g.Replica.Port)).Err(); err != nil {
+		tb.Fatal(err)
+	}
+	g.Endpoint.Retarget(g.Replica.Addr())
 }
