@@ -143,7 +143,9 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 	}
 	if a.near != nil {
 		if v, ttl, meta, ok := a.near.get(key); ok {
-			a.maybeRefresh(key, load, meta.delta, time.Until(meta.expires))
+			if a.c.beta > 0 {
+				a.maybeRefresh(key, load, meta.delta, time.Until(meta.expires))
+			}
 			return v, HitL1, ttl, nil
 		}
 	}
