@@ -37,6 +37,8 @@ var palette = []style{
 	{"#7d3c98", "10 3 2 3"}, // purple
 	{"#9a5b00", "5 5"},      // amber
 	{"#3d3d3d", "1 4"},      // grey
+	{"#00707a", "12 4"},     // teal
+	{"#a3326b", "4 2 1 2"},  // magenta
 }
 
 func styleOf(i int) style { return palette[i%len(palette)] }
