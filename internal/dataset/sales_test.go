@@ -1,61 +1,71 @@
 package dataset
 
 import (
+	"bufio"
+	"compress/gzip"
 	"encoding/csv"
+	"io"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 )
 
-// TestRetailSales checks the counts against products.csv's order_lines and units_sold
-// columns, which were derived from the same history by another program (see
-// data/online-retail/README.md).
+// TestRetailSales counts every product's sale lines and units again from the order
+// history's 541,909 lines, with code of its own, and compares them with RetailSales.
 func TestRetailSales(t *testing.T) {
-	sales, err := RetailSales()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open("data/online-retail/products.csv")
+	f, err := os.Open("data/online-retail/online_retail.csv.gz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
+	gz, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
+	r := csv.NewReader(bufio.NewReaderSize(gz, 1<<16))
+	r.ReuseRecord = true
+	if _, err := r.Read(); err != nil { // InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+		t.Fatal(err)
 	}
-	recs = recs[1:]
-	if len(sales) != len(recs) {
-		t.Fatalf("RetailSales: %d products, products.csv has %d", len(sales), len(recs))
-	}
-	withSales, missed := 0, 0
-	for i, rec := range recs {
-		s := sales[i]
-		lines, _ := strconv.Atoi(rec[col["order_lines"]])
-		units, _ := strconv.Atoi(rec[col["units_sold"]])
-		if s.ID != int64(i+1) || s.SKU != rec[col["stock_code"]] {
-			t.Fatalf("row %d: got id %d sku %s, want id %d sku %s", i+1, s.ID, s.SKU, i+1, rec[col["stock_code"]])
+	lines, units := map[string]int{}, map[string]int{}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
 		}
-		// The only difference allowed: the four lines priced £0.001, which count as sales
-		// in the file (price > 0) and round to 0p here, all on non-merchandise codes.
-		if s.Lines != lines || s.Units != units {
-			if s.Merchandise || lines-s.Lines != units-s.Units || s.Lines > lines {
-				t.Errorf("row %d (%s): %d lines, %d units; products.csv says %d and %d", i+1, s.SKU, s.Lines, s.Units, lines, units)
-			}
-			missed += lines - s.Lines
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := strconv.Atoi(rec[3])
+		price, _ := strconv.ParseFloat(rec[5], 64)
+		if strings.HasPrefix(rec[0], "C") || q <= 0 || price <= 0 {
+			continue
+		}
+		lines[rec[1]]++
+		units[rec[1]] += q
+	}
+
+	sales, err := RetailSales()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sales) != 4070 {
+		t.Fatalf("RetailSales: %d products, want the 4,070 stock codes", len(sales))
+	}
+	withSales := 0
+	for i, s := range sales {
+		if s.ID != int64(i+1) {
+			t.Fatalf("row %d has id %d", i+1, s.ID)
+		}
+		if s.Lines != lines[s.SKU] || s.Units != units[s.SKU] {
+			t.Errorf("%s: %d lines, %d units; the history has %d and %d", s.SKU, s.Lines, s.Units, lines[s.SKU], units[s.SKU])
 		}
 		if s.Lines > 0 {
 			withSales++
 		}
 	}
-	if missed > 4 {
-		t.Errorf("%d sale lines not counted, want at most the 4 priced £0.001", missed)
-	}
-	if withSales < 3900 { // the README: 3,922 codes have sales, one of them only at £0.001
-		t.Errorf("%d products with sales, want about 3,922", withSales)
+	if withSales != len(lines) {
+		t.Errorf("%d products with sales, the history has %d", withSales, len(lines))
 	}
 }

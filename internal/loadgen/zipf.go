@@ -64,8 +64,7 @@ type Popularity struct {
 	cdf   []float64
 }
 
-// RetailPopularity builds the Popularity of the online-retail order history; it reads the
-// whole history (about a second).
+// RetailPopularity builds the Popularity of the online-retail order history.
 func RetailPopularity() (*Popularity, error) {
 	sales, err := dataset.RetailSales()
 	if err != nil {
