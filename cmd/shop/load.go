@@ -42,6 +42,9 @@ start the target with
     SHOP_SIGNUP_LIMIT_IP=off SHOP_LOGIN_LIMIT_IP=off SHOP_LOGIN_LIMIT_ACCOUNT=off
 (or limits above what the run sends), or expect 429s in the signin figures.
 
+Two runs at once against one shop share the load accounts and spoil each other's checkouts
+(409, 422): run one at a time.
+
 A progress bar is drawn when standard output is a terminal. Interrupting (Ctrl-C) stops
 the run and still writes what it measured.
 

@@ -262,6 +262,9 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := checkCatalog(ctx, client, base, pop); err != nil {
 		return nil, err
 	}
+	if cfg.Progress != nil && cfg.Users > 0 {
+		fmt.Fprintf(cfg.Progress, "signing in %d load accounts…\n", cfg.Users)
+	}
 	shoppers, err := signInAll(ctx, client, base, cfg.Users)
 	if err != nil {
 		return nil, fmt.Errorf("sign in the load accounts: %w", err)
