@@ -166,7 +166,7 @@ func TestAdminPriceConfirmation(t *testing.T) {
 		{"0.00", "shoppers would get it for nothing"},
 		{"29.50", "a rise of 900 %"},
 		{"4.43", "a rise of 50 %"}, // 2.95 → 4.43 is 50.2 % up
-		{"1.47", "a cut of 50 %"}, // 50.2 % down
+		{"1.47", "a cut of 50 %"},  // 50.2 % down
 	} {
 		expect(t, "save at "+c.price, admin.post("/admin/products/1", form(c.price, false)), http.StatusUnprocessableEntity,
 			"Please confirm.", c.question, `name="confirm" value="yes"`)

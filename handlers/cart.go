@@ -37,7 +37,7 @@ type cartPage struct {
 	Digest string
 	// Quoted lists the lines and prices shown, "id:quantity:unit_price" joined by ';': the
 	// review's form carries it, so that a refused order can show what changed.
-	Quoted string
+	Quoted   string
 	ReadOnly bool // the lines are shown without their forms (never, on the cart page)
 	// totals holds the lines' total per currency, in minor units.
 	totals map[string]int64
