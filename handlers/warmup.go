@@ -14,7 +14,7 @@ import (
 // (migrations applied, the catalog imported on a first start): GET /healthz 200 (the
 // process is alive), GET /readyz 503 (a load balancer sends it nothing yet), and every other
 // request a "warming up" page, 503 with Retry-After, that shows the import's progress and
-// reloads itself. Ready hands every request to the shop's own handler from then on.
+// opens the shop once /readyz answers 200 (a script; no timed refresh). Ready hands every request to the shop's own handler from then on.
 // Its zero value is not usable; use NewWarmUp.
 type WarmUp struct {
 	shop    atomic.Pointer[http.Handler]
@@ -91,7 +91,6 @@ var warmUpPage = template.Must(template.New("warmup").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{{.Retry}}">
 <title>Warming up · Hanging Heart Gifts</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2328;background:#fff}
 ol{color:#4d5359}</style>
@@ -99,10 +98,15 @@ ol{color:#4d5359}</style>
 <body>
 <main>
 <h1>The shop is warming up</h1>
-<p>It is setting up its database{{if .Lines}} and importing the catalog{{end}} ({{.Elapsed}} so far). This page reloads every {{.Retry}} seconds.</p>
+<p>It is setting up its database{{if .Lines}} and importing the catalog{{end}} ({{.Elapsed}} so far).
+<a href="">Reload</a> in a few seconds; this page opens the shop by itself once it is ready.</p>
 {{with .Lines}}<h2>Progress</h2>
 <ol role="log" aria-live="polite">{{range .}}<li>{{.}}</li>{{end}}</ol>{{end}}
 </main>
+<script>
+// Once /readyz answers 200 the shop is ready: show it (no timed refresh while it is not).
+setInterval(() => fetch("/readyz").then(r => { if (r.ok) location.reload(); }), 2000);
+</script>
 </body>
 </html>
 `))
