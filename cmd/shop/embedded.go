@@ -134,7 +134,7 @@ func startEmbeddedPostgres(logger *slog.Logger) (string, func(), error) {
 	db := embeddedpostgres.NewDatabase(embeddedpostgres.DefaultConfig().
 		// The version of the binaries used: embedded-postgres wipes a data directory whose
 		// PG_VERSION does not start with it (its default, 18, would wipe a version-15 one).
-		Version(embeddedpostgres.PostgresVersion(major+".0.0")).
+		Version(embeddedpostgres.PostgresVersion(major + ".0.0")).
 		BinariesPath(binaries).
 		RuntimePath(runtime).
 		DataPath(data). // kept between runs: no second seeding
