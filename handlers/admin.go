@@ -145,8 +145,7 @@ func (s *Server) handleProductUpdate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", "Edit "+current.Name, f)
 		return
 	}
-	// The question compares with the price the editor started from when it is still the
-	// current one, else with the current price.
+	// The question compares with the product's price as it is now (what shoppers pay).
 	if q := priceQuestion(current.Price, f.price, current.Currency); q != "" && values.Get("confirm") != "yes" {
 		f.Confirm = q
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", "Edit "+current.Name, f)
