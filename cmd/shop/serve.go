@@ -49,6 +49,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	shop, err := app.New(ctx, cfg.Config, logger)
 	if err != nil {
 		stopNow()
+		if ctx.Err() != nil { // told to stop while warming up: a clean stop, not a failure
+			logger.Info("stopped while warming up", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer shop.Close()
