@@ -32,7 +32,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		if a.near != nil {
 			if v, _, ok := a.near.get(k); ok {
 				values[i], found[i] = v, true
-				a.stats.count(HitL1)
+				a.stats.countIn(ctx, HitL1)
 				continue
 			}
 		}
@@ -63,9 +63,9 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		a.countError(rerr)
 		result = Bypass
 		for range remote {
-			a.stats.count(Bypass)
+			a.stats.countIn(ctx, Bypass)
 		}
-		a.stats.loads.Add(1)
+		a.countLoad(ctx)
 		loaded, err := load(ctx, remote)
 		if err != nil {
 			return nil, nil, err
@@ -90,7 +90,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 			missing = append(missing, i)
 			continue
 		}
-		a.stats.count(HitRedis)
+		a.stats.countIn(ctx, HitRedis)
 		if e.negative {
 			continue
 		}
@@ -117,13 +117,13 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	})
 	a.countError(lerr)
 
-	a.stats.loads.Add(1)
+	a.countLoad(ctx)
 	loaded, err := load(ctx, missing)
 	if err != nil && len(stale) == len(missing) {
 		// Every value the load was for is kept past its TTL: serve those (stale-if-error).
 		result = Stale
 		for _, i := range missing {
-			a.stats.count(Stale)
+			a.stats.countIn(ctx, Stale)
 			if e := stale[i]; !e.negative && json.Unmarshal([]byte(e.payload), &values[i]) == nil {
 				found[i] = true
 			}
@@ -131,7 +131,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		return values, found, nil
 	}
 	for range missing {
-		a.stats.count(Miss)
+		a.stats.countIn(ctx, Miss)
 	}
 	if err != nil {
 		return nil, nil, err
