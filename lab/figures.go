@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -239,4 +238,3 @@ func (c *Collector) Close() {
 	}
 }
 
-var errNoRedis = errors.New("lab: Redis did not answer")

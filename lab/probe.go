@@ -121,3 +121,14 @@ func (c *Collector) Live() []string {
 	}
 	return out
 }
+
+// mark records field in run's answers (an instance's "watching" signal).
+func (c *Collector) mark(ctx context.Context, run, field string) error {
+	key := c.prefix + keys.LabAnswers(run)
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, field, "true")
+		p.Expire(ctx, key, time.Minute)
+		return nil
+	})
+	return err
+}
