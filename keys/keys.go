@@ -134,3 +134,7 @@ func LabAnswers(run string) string { return "lab:" + LabExperimentTag + ":answer
 // LabKey is a key the Lab's experiments write their own values under (never a key of the
 // shop's data): "lab:data:<parts joined by ':'>", e.g. LabKey("stampede", "3").
 func LabKey(parts ...string) string { return "lab:data:" + strings.Join(parts, ":") }
+
+// LabRunLimit is the key of the rate limit on starting the Lab's open experiments from one
+// client address: "ratelimit:lab:ip:{client}", client as for LoginClientLimit.
+func LabRunLimit(client string) string { return "ratelimit:lab:ip:" + client }
