@@ -261,7 +261,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}, logger)
 	a.LabRunner = lab.NewRunner(a.Redis, cfg.RedisKeyPrefix, a.LabCollector, lab.Deps{
 		Cache: a.Cache, Catalog: a.Catalog, Store: store, Guard: a.Guard, Sessions: a.Sessions,
-		DBLatency: cfg.DBLatency, RedisDB: settings.DB, Cluster: cfg.RedisCluster, Duration: cfg.LabDuration,
+		DBLatency: cfg.DBLatency, Duration: cfg.LabDuration,
 	}, logger)
 
 	if err := ensureAdmin(ctx, a.Accounts, cfg, logger); err != nil {

@@ -98,7 +98,7 @@ func (e *env) restorePrice(ctx context.Context, id, price int64) {
 }
 
 // ms is d in milliseconds.
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // quantile returns the nearest-rank q-quantile of values (sorted in place).
 func quantile(values []float64, q float64) float64 {

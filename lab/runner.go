@@ -124,8 +124,6 @@ type Deps struct {
 	Guard     *cache.Guard
 	Sessions  *sessions.Store
 	DBLatency time.Duration
-	RedisDB   int  // the database number, whose expirations the TTL experiment hears
-	Cluster   bool // cluster mode enabled (the TTL experiment does not run there)
 	// Duration is the length of an experiment's main phase (the fail-open breaker, the
 	// write-through run); default 10 s. Tests shorten it.
 	Duration time.Duration

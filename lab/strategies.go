@@ -95,7 +95,7 @@ var strategies = []Strategy{
 			{"cache/ttl.go", "TTL.Next", "the TTL of one write, with jitter"},
 			{"cache/ttl.go", "DefaultPolicy", "the TTL of each kind of data"},
 		},
-		Experiment: &Experiment{Describe: "Writes 200 keys at once with a 3-second TTL and no jitter, and 200 with ±10 % jitter, then draws when Redis expires them (keyspace notifications).", Run: runTTL},
+		Experiment: &Experiment{Describe: "Writes 200 keys at once with a 3-second TTL and no jitter, and 200 with ±10 % jitter, then draws when each one expires (looked for every 20 ms).", Run: runTTL},
 	},
 	{
 		Slug: "invalidation", Title: "Invalidation (pub/sub and Postgres NOTIFY)",
