@@ -862,4 +862,3 @@ func (r *Runner) registerProbes() {
 		return a
 	})
 }
-

@@ -33,14 +33,14 @@ type Figures struct {
 
 	// Write-behind of product views. Buffered is the in-process stage before Redis (zero
 	// while the shop has one stage: every view goes to Redis at once).
-	Buffered      int64 `json:"buffered"`
-	Pending       int64 `json:"pending"`       // views in Redis not yet in Postgres (pending + in flight)
-	Flushes       int64 `json:"flushes"`       // batches written to Postgres since start
-	FlushErrors   int64 `json:"flush_errors"`  // failed flushes since start
-	PendingKnown  bool  `json:"pending_known"` // false when Redis did not answer
-	Sessions      int   `json:"sessions"`      // sessions with a request here in the last 5 minutes
-	BoardUpdates  int64 `json:"board_updates"` // sales recorded on the bestseller boards
-	BreakerOpen   bool  `json:"breaker_open"`  // Redis is being skipped (a breaker open, or forced by the Lab)
+	Buffered      int64  `json:"buffered"`
+	Pending       int64  `json:"pending"`       // views in Redis not yet in Postgres (pending + in flight)
+	Flushes       int64  `json:"flushes"`       // batches written to Postgres since start
+	FlushErrors   int64  `json:"flush_errors"`  // failed flushes since start
+	PendingKnown  bool   `json:"pending_known"` // false when Redis did not answer
+	Sessions      int    `json:"sessions"`      // sessions with a request here in the last 5 minutes
+	BoardUpdates  int64  `json:"board_updates"` // sales recorded on the bestseller boards
+	BreakerOpen   bool   `json:"breaker_open"`  // Redis is being skipped (a breaker open, or forced by the Lab)
 	ExperimentRun string `json:"experiment,omitempty"`
 }
 
@@ -56,7 +56,7 @@ type Sources struct {
 	Recorder    *Recorder
 	Caches      func() []cache.StatsSnapshot
 	Lags        func() cache.LagStats
-	Available   func() bool                           // the guard: false while Redis is skipped
+	Available   func() bool                            // the guard: false while Redis is skipped
 	WriteBehind func(context.Context) pageviews.Status // the views flusher
 }
 
@@ -237,4 +237,3 @@ func (c *Collector) Close() {
 		close(c.done)
 	}
 }
-
