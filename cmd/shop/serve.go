@@ -38,7 +38,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		defer stop()
 	}
 	shop.Start(ctx)
-	err = listenAndServe(ctx, cfg, logger, shop.Handler, shop.Drain, shop.Live.Close)
+	err = listenAndServe(ctx, cfg, logger, shop.Handler, shop.Drain, shop.Live.Close, shop.LabCollector.Close)
 
 	fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
