@@ -119,17 +119,20 @@ func (s *Server) handleLabEvents(w http.ResponseWriter, r *http.Request) {
 		if err := stream.send("dashboard", buf.Bytes()); err != nil {
 			return
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-col.Done():
-			return
-		case <-beat.C:
-			if err := stream.keepAlive(); err != nil {
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
 				return
+			case <-col.Done():
+				return
+			case <-beat.C:
+				if err := stream.keepAlive(); err != nil {
+					return
+				}
+			case <-next:
+				break wait
 			}
-			<-next
-		case <-next:
 		}
 	}
 }
