@@ -260,7 +260,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Recorder: a.LabRecorder, Caches: a.Cache.Stats, Lags: a.Cache.Lags, Available: a.Guard.Available, WriteBehind: a.Flusher.Status,
 	}, logger)
 	a.LabRunner = lab.NewRunner(a.Redis, cfg.RedisKeyPrefix, a.LabCollector, lab.Deps{
-		Cache: a.Cache, Catalog: a.Catalog, Store: store, Guard: a.Guard, Sessions: a.Sessions,
+		Cache: a.Cache, Catalog: a.Catalog, Store: store, Guard: a.Guard, Sessions: a.Sessions, Views: a.Views, Flusher: a.Flusher,
 		DBLatency: cfg.DBLatency, Duration: cfg.LabDuration,
 	}, logger)
 

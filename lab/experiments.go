@@ -862,3 +862,100 @@ func (r *Runner) registerProbes() {
 		return a
 	})
 }
+
+// writeBehindViews is the size of the write-behind experiment's burst.
+const writeBehindViews = 300
+
+// runWriteBehind views a product page writeBehindViews times and follows the views from
+// Redis to Postgres.
+func runWriteBehind(ctx context.Context, e *env) error {
+	if e.deps.Views == nil || e.deps.Flusher == nil {
+		return errors.New("no write-behind of views on this instance")
+	}
+	p, err := e.product(ctx)
+	if err != nil {
+		return err
+	}
+	interval := e.deps.Flusher.Status(ctx).Interval
+	base, err := e.deps.Views.Flushed(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	flushes0 := e.col.flushes()
+	path := fmt.Sprintf("/products/%d", p.ID)
+	e.set(func(r *Run) {
+		r.Settings = fmt.Sprintf("GET %s %d times, 4 at a time; the flusher writes every %s (SHOP_VIEWS_FLUSH_INTERVAL). Pending counts every product's views waiting in Redis", path, writeBehindViews, interval)
+	})
+	start := time.Now()
+	var pending, flushed [][2]float64
+	sample := func() (int64, error) {
+		at := time.Since(start).Seconds()
+		st, err := e.deps.Views.Pending(ctx)
+		if err == nil {
+			pending = append(pending, [2]float64{at, float64(st.Views + st.BatchViews)})
+		}
+		n, ferr := e.deps.Views.Flushed(ctx, p.ID)
+		if ferr != nil {
+			return 0, ferr
+		}
+		flushed = append(flushed, [2]float64{at, float64(n - base)})
+		e.set(func(r *Run) {
+			r.Lines = []Line{{Title: "The burst's views: waiting in Redis vs written to Postgres", YLabel: "views",
+				Series: []LineSeries{{Name: "pending in Redis (all products)", Points: append([][2]float64(nil), pending...)},
+					{Name: "in Postgres (this product, since the start)", Points: append([][2]float64(nil), flushed...)}}}}
+		})
+		return n - base, nil
+	}
+	var sent, ok atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for sent.Add(1) <= writeBehindViews && ctx.Err() == nil {
+				if status, _, _ := e.page(ctx, path); status == 200 {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	burstDone := make(chan struct{})
+	go func() { wg.Wait(); close(burstDone) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	inPG := int64(0)
+	var burstTook time.Duration
+	bound := time.Now().Add(3*interval + 10*time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			<-burstDone
+			return ctx.Err()
+		case <-burstDone:
+			if burstTook == 0 {
+				burstTook = time.Since(start)
+				e.logf("%d page views in %.2f s", ok.Load(), burstTook.Seconds())
+			}
+			burstDone = nil
+		case <-tick.C:
+		}
+		n, err := sample()
+		if err != nil {
+			return err
+		}
+		inPG = n
+		if burstTook > 0 && inPG >= ok.Load() || time.Now().After(bound) {
+			break
+		}
+	}
+	all := time.Since(start)
+	batches := e.col.flushes() - flushes0
+	e.set(func(r *Run) {
+		r.Results = []Result{
+			{"views made", fmt.Sprintf("%d (in %.2f s)", ok.Load(), burstTook.Seconds())},
+			{"in Postgres", fmt.Sprintf("%d after %.1f s", inPG, all.Seconds())},
+			{"Postgres writes", fmt.Sprintf("%d batch(es) written by the deployment's flushers for %d views (and any others pending)", batches, ok.Load())},
+			{"not measured here", "what a kill -9 of the flusher loses (nothing: the claimed batch is applied again) and what a Redis crash loses (the views still pending): pageviews tests TestCrashAtEachStepNeitherLosesNorDoubleCounts and TestTenThousandViewsThroughCrashes"},
+		}
+		r.Numbers = map[string]float64{"views": float64(ok.Load()), "flushed": float64(inPG), "seconds": all.Seconds(), "batches": float64(batches)}
+	})
+	return nil
+}

@@ -63,9 +63,13 @@ type Sources struct {
 // history is how many seconds of figures a Collector keeps: the charts' window.
 const history = 300
 
-// publishTTL is the life of an instance's figures in Redis: an instance that stops
-// publishing leaves the dashboard within it.
-const publishTTL = 5 * time.Second
+// publishTTL is the life of an instance's figures in Redis; liveWindow is how recent its
+// last publication must be for it to count as live: an instance that stops publishing
+// leaves the dashboard (and the experiments' probes) within it.
+const (
+	publishTTL = 5 * time.Second
+	liveWindow = 3 * time.Second
+)
 
 // Poll is every live instance's figures at one moment, by instance.
 type Poll struct {
@@ -191,7 +195,7 @@ func (c *Collector) step(ctx context.Context) {
 // readAll reads the figures of every instance that published in the last publishTTL.
 func (c *Collector) readAll(ctx context.Context, now time.Time) (map[string]Figures, error) {
 	names, err := c.rdb.ZRangeByScore(ctx, c.prefix+keys.LabInstances, &redis.ZRangeBy{
-		Min: strconv.FormatInt(now.Add(-publishTTL).UnixMilli(), 10), Max: "+inf",
+		Min: strconv.FormatInt(now.Add(-liveWindow).UnixMilli(), 10), Max: "+inf",
 	}).Result()
 	if err != nil || len(names) == 0 {
 		return nil, err

@@ -132,3 +132,18 @@ func (c *Collector) mark(ctx context.Context, run, field string) error {
 	})
 	return err
 }
+
+// flushes is the batches of views written to Postgres by every live instance since each
+// started, as of the latest poll.
+func (c *Collector) flushes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.polls) == 0 {
+		return 0
+	}
+	var n int64
+	for _, f := range c.polls[len(c.polls)-1].Instances {
+		n += f.Flushes
+	}
+	return n
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/chart"
 	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/pageviews"
 	"github.com/shopcache/shop/sessions"
 )
 
@@ -123,6 +124,8 @@ type Deps struct {
 	Store     *catalog.Store // the catalog's Postgres side, with the demonstration latency
 	Guard     *cache.Guard
 	Sessions  *sessions.Store
+	Views     *pageviews.Counter // the write-behind of product views
+	Flusher   *pageviews.Flusher
 	DBLatency time.Duration
 	// Duration is the length of an experiment's main phase (the fail-open breaker, the
 	// write-through run); default 10 s. Tests shorten it.
