@@ -117,7 +117,7 @@ func (c CDF) write(b *strings.Builder) {
 	for _, v := range xt {
 		x := sx(v)
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#ddd"/>`, coord(x), coord(y0), coord(x), coord(y1))
-		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, coord(x), coord(y1+18), short(v))
+		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, coord(x), coord(y1+18), logLabel(v))
 	}
 	b.WriteString(`</g>`)
 	fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#767676"/>`, coord(x0), coord(y1), coord(x1), coord(y1))

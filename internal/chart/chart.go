@@ -37,6 +37,8 @@ var palette = []style{
 	{"#7d3c98", "10 3 2 3"}, // purple
 	{"#9a5b00", "5 5"},      // amber
 	{"#3d3d3d", "1 4"},      // grey
+	{"#00707a", "12 4"},     // teal
+	{"#a3326b", "4 2 1 2"},  // magenta
 }
 
 func styleOf(i int) style { return palette[i%len(palette)] }
@@ -133,13 +135,54 @@ func logTicks(lo, hi float64) []float64 {
 	return ticks
 }
 
-// num formats v with the given decimals, with thin grouping for thousands left out so the
-// label stays short.
+// num formats v with the given decimals.
 func num(v float64, decimals int) string {
 	if v == 0 {
 		v = 0 // no "-0"
 	}
 	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// tickLabels formats tick values that share decimals; when the largest is 10,000 or more
+// they are written in thousands ("15k") or millions ("2.5M"), so labels stay short.
+func tickLabels(ticks []float64, decimals int) []string {
+	top := 0.0
+	for _, v := range ticks {
+		top = max(top, math.Abs(v))
+	}
+	div, suffix := 1.0, ""
+	switch {
+	case top >= 1e7:
+		div, suffix, decimals = 1e6, "M", max(0, decimals-6)
+	case top >= 1e4:
+		div, suffix, decimals = 1e3, "k", max(0, decimals-3)
+	}
+	out := make([]string, len(ticks))
+	for i, v := range ticks {
+		d := decimals
+		if suffix != "" && v != 0 {
+			// the step may not be a whole number of thousands (2,500): keep what it needs
+			for d < 3 && math.Abs(v/div*math.Pow(10, float64(d))-math.Round(v/div*math.Pow(10, float64(d)))) > 1e-9 {
+				d++
+			}
+		}
+		out[i] = num(v/div, d) + suffix
+		if v == 0 {
+			out[i] = "0"
+		}
+	}
+	return out
+}
+
+// logLabel formats one tick of a logarithmic axis: 0.01, 2, 500, 10k, 1M.
+func logLabel(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 3, 64) + "M"
+	case v >= 1e4:
+		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // short formats v with up to 3 significant digits, for summaries and tables.

@@ -84,13 +84,21 @@ func (n *node) text() string {
 	return s
 }
 
+// atof reads a number as the charts write it: "12.5", "40%", "15k", "2.5M".
 func atof(t testing.TB, s string) float64 {
 	t.Helper()
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k"):
+		s, mult = strings.TrimSuffix(s, "k"), 1e3
+	case strings.HasSuffix(s, "M"):
+		s, mult = strings.TrimSuffix(s, "M"), 1e6
+	}
 	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
 	if err != nil {
 		t.Fatalf("not a number: %q", s)
 	}
-	return v
+	return v * mult
 }
 
 // pathPoints parses an SVG path made of M and L commands into its subpaths' points.
@@ -258,6 +266,33 @@ func TestLineChart(t *testing.T) {
 	}
 	if strings.Join(legend, ",") != "L1,Postgres" {
 		t.Errorf("legend = %q, want L1,Postgres", legend)
+	}
+}
+
+func TestLargeValues(t *testing.T) {
+	// Labels of large values are written in thousands and still say where points are.
+	pts := []Point{{0, 0}, {1, 2500}, {2, 14000}}
+	svg := parse(t, string(Line{Title: "big", Series: []Series{{Name: "a", Points: pts}}}.SVG())).find("svg", "")
+	var labels []string
+	for _, tx := range svg.find("g", "y-axis").all("text") {
+		labels = append(labels, tx.Text)
+	}
+	if got := strings.Join(labels, " "); got != "0 5k 10k 15k" {
+		t.Errorf("y labels %q, want 0 5k 10k 15k", got)
+	}
+	yt := ticks(t, svg, "y-axis")
+	for i, p := range pathPoints(t, svg.find("path", "").Attr["d"])[0] {
+		if y := invert(yt, p[1], false); math.Abs(y-pts[i].Y) > 50 {
+			t.Errorf("point %d drawn at %v, want %v", i, y, pts[i].Y)
+		}
+	}
+	if got := tickLabels([]float64{0, 2500, 5000, 7500, 10000}, 0); strings.Join(got, " ") != "0 2.5k 5k 7.5k 10k" {
+		t.Errorf("tickLabels = %q", got)
+	}
+	for v, want := range map[float64]string{0.01: "0.01", 2: "2", 500: "500", 1e4: "10k", 1e5: "100k", 2e6: "2M"} {
+		if got := logLabel(v); got != want {
+			t.Errorf("logLabel(%v) = %q, want %q", v, got, want)
+		}
 	}
 }
 

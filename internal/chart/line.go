@@ -117,16 +117,17 @@ func (c Line) write(b *strings.Builder) {
 	svgOpen(b, id, height, c.Title, c.summary())
 	// Grid and tick labels.
 	b.WriteString(`<g class="y-axis" fill="#444" text-anchor="end">`)
-	for _, v := range yt {
+	ylabels, xlabels := tickLabels(yt, ydec), tickLabels(xt, xdec)
+	for i, v := range yt {
 		y := sy(v)
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#ddd"/>`, coord(x0), coord(y), coord(x1), coord(y))
-		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, coord(x0-6), coord(y+5), num(v, ydec))
+		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, coord(x0-6), coord(y+5), ylabels[i])
 	}
 	b.WriteString(`</g><g class="x-axis" fill="#444" text-anchor="middle">`)
-	for _, v := range xt {
+	for i, v := range xt {
 		x := sx(v)
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#ddd"/>`, coord(x), coord(y0), coord(x), coord(y1))
-		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, coord(x), coord(y1+18), num(v, xdec))
+		fmt.Fprintf(b, `<text x="%s" y="%s">%s</text>`, coord(x), coord(y1+18), xlabels[i])
 	}
 	b.WriteString(`</g>`)
 	fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#767676"/>`, coord(x0), coord(y1), coord(x1), coord(y1))
