@@ -79,6 +79,12 @@ func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	done := make(chan struct{})
 	go func() { defer close(done); a.Live.Run(ctx) }()
 	t.Cleanup(func() { a.Live.Close(); cancel(); <-done }) // before srv.Close: ends open streams
+	t.Cleanup(func() {                                     // the Lab's experiments end (and undo their changes) before the rest closes
+		a.LabCollector.Close()
+		if err := a.LabRunner.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return &testShop{Server: srv, App: a, pool: a.Pool, rdb: rdb, prefix: cfg.RedisKeyPrefix}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/lab"
 	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/pageviews"
@@ -105,6 +106,10 @@ type Lab struct {
 	L1         cache.L1Options
 	// WriteBehind reports the views flusher's state (pending counts, last flush); nil for none.
 	WriteBehind func(context.Context) pageviews.Status
+
+	Recorder  *lab.Recorder  // counts each request (the Lab's own excepted); nil: none
+	Collector *lab.Collector // the whole deployment's figures; nil: no dashboard
+	Runner    *lab.Runner    // the experiments; nil: none
 }
 
 // Server serves the shop's pages.

@@ -131,6 +131,17 @@ func (c *Counter) View(ctx context.Context, id int64) (int64, error) {
 	return get(ctx)
 }
 
+// Flushed returns the views of product id that are in Postgres (flushed), read from
+// Postgres itself, not from the total cache: what a Redis crash would leave.
+func (c *Counter) Flushed(ctx context.Context, id int64) (int64, error) {
+	var n int64
+	err := c.pool.QueryRow(ctx, `SELECT coalesce((SELECT views FROM product_views WHERE product_id = $1), 0)`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("views: flushed views of %d: %w", id, err)
+	}
+	return n, nil
+}
+
 // fillTotal reads product id's flushed views from Postgres into the total cache; concurrent
 // calls for one product in this process share one query.
 func (c *Counter) fillTotal(ctx context.Context, id int64) (int64, error) {

@@ -135,6 +135,21 @@ func (t *Templates) Render(w io.Writer, name string, data any) error {
 	return err
 }
 
+// RenderPartial writes the template called name, as parsed with page (a partial the page
+// uses), with data: a fragment, for a page's part sent on its own (server-sent events).
+func (t *Templates) RenderPartial(w io.Writer, page, name string, data any) error {
+	tmpl, ok := t.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("web: render %s of %s: %w", name, page, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // HasStatic reports whether name is a file (not a folder) under static/.
 func HasStatic(name string) bool {
 	info, err := fs.Stat(files, path.Join("static", name))

@@ -112,9 +112,10 @@ func (s *Stats) Snapshot() Snapshot {
 }
 
 // PGTracer counts every Postgres statement and batch in the Stats of its context, and calls
-// OnQuery (when set) for each, for a process-wide metric. Set it as pgx.ConnConfig.Tracer.
+// OnQuery (when set) with that context for each, for process-wide metrics. Set it as
+// pgx.ConnConfig.Tracer.
 type PGTracer struct {
-	OnQuery func()
+	OnQuery func(ctx context.Context)
 }
 
 // TraceQueryStart implements pgx.QueryTracer.
@@ -127,7 +128,7 @@ func (t PGTracer) count(ctx context.Context) context.Context {
 		s.dbQueries.Add(1)
 	}
 	if t.OnQuery != nil {
-		t.OnQuery()
+		t.OnQuery(ctx)
 	}
 	return ctx
 }
