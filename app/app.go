@@ -60,6 +60,7 @@ type Config struct {
 	TTL                     cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
 	L1                      cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
 	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	ViewsBatchInterval      time.Duration   // SHOP_VIEWS_BATCH_INTERVAL: how often views counted in the process go to Redis; 0: each view at once
 	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	LoginLimitAccount ratelimit.Limit // SHOP_LOGIN_LIMIT_ACCOUNT: sign-in attempts per account (e-mail)
@@ -100,6 +101,7 @@ func Defaults(databaseURL, redisURL string) Config {
 		TTL:                     cache.DefaultPolicy(),
 		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
 		ViewsFlushInterval:      5 * time.Second,
+		ViewsBatchInterval:      100 * time.Millisecond,
 		LeaderboardRepairPeriod: time.Minute,
 		PGNotify:                true,
 		LoginLimitAccount:       ratelimit.Limit{Count: 10, Period: time.Minute},
@@ -131,6 +133,9 @@ type App struct {
 	Live     *leaderboard.Live
 	Views    *pageviews.Counter
 	Flusher  *pageviews.Flusher
+	// ViewBuffer counts views in the process and sends them to Redis in batches; nil when
+	// Config.ViewsBatchInterval is 0 (each view is then its own round trip).
+	ViewBuffer *pageviews.Buffer
 	Metrics  *metrics.Metrics
 
 	cfg      Config
@@ -245,12 +250,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
+	var stats interface {
+		View(context.Context, int64) (pageviews.Stats, error)
+	} = pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views)
+	if cfg.ViewsBatchInterval > 0 {
+		a.ViewBuffer = pageviews.NewBuffer(a.Redis, boardRank{a.Board}.queue, a.Views, cfg.ViewsBatchInterval, logger)
+		stats = a.ViewBuffer
+	}
+
 	sessionStore := reqstats.SessionStore{Store: a.Sessions}
 	handler := handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
-		a.Board, a.Live, pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views),
+		a.Board, a.Live, stats,
 		[]handlers.Check{
 			{Name: "serving", Ping: a.serving},
 			{Name: "postgres", Ping: a.Pool.Ping},
@@ -351,6 +364,9 @@ func (a *App) Start(ctx context.Context) {
 		}
 	}
 	a.Flusher.Start()
+	if a.ViewBuffer != nil {
+		a.ViewBuffer.Start()
+	}
 	background, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBackground = stop
 	a.workers.Go(func() { a.Live.Run(background) })
@@ -372,10 +388,14 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	a.stopBackground()
 	a.workers.Wait()
-	if err := a.Flusher.Stop(ctx); err != nil {
-		return fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err)
+	var bufErr error
+	if a.ViewBuffer != nil { // first stage (process → Redis, or Postgres) before the second
+		bufErr = a.ViewBuffer.Stop(ctx)
 	}
-	return nil
+	if err := a.Flusher.Stop(ctx); err != nil {
+		return errors.Join(bufErr, fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err))
+	}
+	return bufErr
 }
 
 // Close releases the connections New opened, in reverse order. Call it after Stop.
