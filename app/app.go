@@ -136,7 +136,7 @@ type App struct {
 	// ViewBuffer counts views in the process and sends them to Redis in batches; nil when
 	// Config.ViewsBatchInterval is 0 (each view is then its own round trip).
 	ViewBuffer *pageviews.Buffer
-	Metrics  *metrics.Metrics
+	Metrics    *metrics.Metrics
 
 	cfg      Config
 	redisDB  int // the database number, whose expirations are heard

@@ -43,7 +43,7 @@ func TestBufferedViewMakesNoRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	c := pageviews.NewCounter(rdb, pool, prefix)
 	b := pageviews.NewBuffer(rdb, noRank, c, time.Hour, discard) // sent only when the test says
-	if _, err := c.View(ctx, 3); err != nil { // one view straight to Redis; its total is cached
+	if _, err := c.View(ctx, 3); err != nil {                    // one view straight to Redis; its total is cached
 		t.Fatal(err)
 	}
 	rt.n.Store(0)
