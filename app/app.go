@@ -258,7 +258,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		stats = a.ViewBuffer
 	}
 
-	sessionStore := reqstats.SessionStore{Store: a.Sessions}
+	// The session store's calls go through a.Redis, whose hook counts them on the page's
+	// footer like every other round trip.
+	sessionStore := a.Sessions
 	handler := handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
