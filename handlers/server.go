@@ -127,6 +127,7 @@ type Server struct {
 	proxies   []netip.Prefix // SHOP_TRUSTED_PROXIES
 	// cartGuesses: session token → the cart of its signed-in user, for guessCart.
 	cartGuesses *otter.Cache[string, string]
+	fragments   *fragments // nil when the near cache is off
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place. The
@@ -146,6 +147,9 @@ func NewServer(logger *slog.Logger, templates *web.Templates, sessions *scs.Sess
 		cartGuesses: otter.Must(&otter.Options[string, string]{
 			MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryAccessing[string, string](time.Hour),
 		}),
+	}
+	if !lab.CacheOff {
+		s.fragments = newFragments(lab.L1.Size)
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }
