@@ -53,7 +53,7 @@ func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	return buildShop(t, dbURL, false, opts...)
 }
 
-func buildShop(t *testing.T, dbURL string, startAll bool, opts ...option) *testShop {
+func buildShop(t testing.TB, dbURL string, startAll bool, opts ...option) *testShop {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t)
 	cfg := app.Defaults(dbURL, testenv.RedisURL())
@@ -94,7 +94,7 @@ func buildShop(t *testing.T, dbURL string, startAll bool, opts ...option) *testS
 
 // newStartedShop is newShop with all of the shop's background work running (App.Start):
 // the Postgres listener, the view batches and flushes, the invalidation bus.
-func newStartedShop(t *testing.T, dbURL string, opts ...option) *testShop {
+func newStartedShop(t testing.TB, dbURL string, opts ...option) *testShop {
 	t.Helper()
 	return buildShop(t, dbURL, true, opts...)
 }

@@ -26,7 +26,7 @@ func TestLoadNearCache(t *testing.T) {
 	if os.Getenv("SHOP_LOAD") == "" {
 		t.Skip("a load measurement: set SHOP_LOAD=1 to run it")
 	}
-	shop := newShop(t, testenv.SeededDBURL(t), withL1(cache.L1Options{Size: 10_000, TTL: time.Minute}))
+	shop := newStartedShop(t, testenv.SeededDBURL(t), withL1(cache.L1Options{Size: 10_000, TTL: time.Minute}))
 	path := "/products/1"
 	resp, err := http.Get(shop.URL + path)
 	if err != nil {
