@@ -274,7 +274,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		handlers.Lab{
 			Instance: cfg.Instance, DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled,
 			CacheStats: a.Cache.Stats, Lags: a.Cache.Lags, NearSize: a.Cache.NearSize, L1: cfg.L1,
-			WriteBehind: a.Flusher.Status,
+			WriteBehind: a.writeBehindStatus,
 		},
 		handlers.RateLimits{
 			Limiter:      ratelimit.New(a.Redis, cfg.RedisKeyPrefix),
@@ -284,6 +284,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	)
 	a.Handler = handlers.Deadlines(handler, handlers.Timeouts{Page: cfg.PageTimeout, Write: cfg.WriteTimeout})
 	return a, nil
+}
+
+// writeBehindStatus is both stages of the views' write-behind path, for /lab.
+func (a *App) writeBehindStatus(ctx context.Context) pageviews.Status {
+	st := a.Flusher.Status(ctx)
+	if a.ViewBuffer != nil {
+		b := a.ViewBuffer.Status()
+		st.Buffer = &b
+	}
+	return st
 }
 
 // boardRank adapts the board's rank read to the page views' RankQueuer.

@@ -2,7 +2,10 @@
 // HINCRBY in Redis, so the page never waits for Postgres, and a background Flusher moves the
 // counts to Postgres in batches every few seconds and on graceful shutdown. It holds the
 // counter, the flusher and its status, and the read of a product page's live numbers
-// (Reader: rank and views in one round trip); it knows nothing of HTTP.
+// (Reader: rank and views in one round trip); it knows nothing of HTTP. In the shop a view
+// first waits in the process: Buffer (buffer.go) counts views in memory and sends them, as
+// the same HINCRBYs, in one pipeline every 100 ms — the first of two write-behind stages,
+// whose losses its doc states; everything below is the second.
 //
 // # No loss, no double count: claimed batches and a ledger
 //
@@ -313,6 +316,9 @@ type Status struct {
 	Errors            int64     // flushes that failed since start
 	LastError         string    // the last failure, e.g. Postgres refusing
 	LastErrorAt       time.Time
+	// Buffer is the first stage (process → Redis) of this instance; nil when views go to
+	// Redis one by one (SHOP_VIEWS_BATCH_INTERVAL=0). The app sets it.
+	Buffer *BufferStatus
 }
 
 // Flusher moves pending views to Postgres every interval, and once more on Stop.

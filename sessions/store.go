@@ -11,7 +11,8 @@
 //     which does nothing to a deleted key (ErrEnded), and touches with PEXPIREAT, which does
 //     nothing either.
 //   - A request that changed nothing does not rewrite the session: Touch only moves the
-//     idle expiry.
+//     idle expiry, and only once it would move it by a tenth of the idle timeout or more
+//     (Track, TouchSlack).
 //
 // Why not scs/redisstore: it holds a redigo pool of connections to one node, so it cannot
 // speak to Redis Cluster (cluster mode enabled), its calls would bypass the shop's one Redis
