@@ -55,10 +55,7 @@ Flags:
 func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("load", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.Usage = func() {
-		fmt.Fprint(flags.Output(), loadUsage)
-		flags.PrintDefaults()
-	}
+	flags.Usage = func() { fmt.Fprintln(flags.Output(), "usage: shop load [flags]; shop load --help lists them") }
 	mix := loadgen.DefaultMix
 	cfg := loadgen.Config{}
 	flags.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "the shop's base `URL`")
@@ -77,8 +74,9 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := flags.String("out", "load-report", "`directory` to write summary.json and report.html to")
 	for _, a := range args {
 		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(stdout, loadUsage)
 			flags.SetOutput(stdout)
-			flags.Usage()
+			flags.PrintDefaults()
 			return nil
 		}
 	}

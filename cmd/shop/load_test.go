@@ -9,10 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shopcache/shop/internal/loadgen"
@@ -27,12 +30,12 @@ func TestLoad(t *testing.T) {
 	dbURL := testenv.SeededDBURL(t)
 	base := startShop(t, map[string]string{
 		"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL(), "SHOP_SEED": "false",
-		"SHOP_LOGIN_LIMIT_IP": "off", "SHOP_LOGIN_LIMIT_ACCOUNT": "off", "SHOP_SIGNUP_LIMIT_IP": "3/h",
+		"SHOP_LOGIN_LIMIT_IP": "off", "SHOP_LOGIN_LIMIT_ACCOUNT": "off", "SHOP_SIGNUP_LIMIT_IP": "2/h",
 	})
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"shop", "load", "-target", base, "-rate", "20", "-duration", "3s",
-		"-users", "3", "-seed", "7", "-out", dir}, envFrom(nil), &stdout, &stderr)
+		"-users", "2", "-seed", "7", "-out", dir}, envFrom(nil), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("shop load: %v\nstderr: %s", err, stderr.String())
 	}
@@ -61,7 +64,8 @@ func TestLoad(t *testing.T) {
 	if n := sum(s.Status); n != s.Responses {
 		t.Errorf("statuses add up to %d, want %d responses", n, s.Responses)
 	}
-	// What the shop answers each kind: pages 200, forms 303 (a redirect, not followed).
+	// What the shop answers each kind: pages 200, forms 303 (a redirect, not followed), or
+	// 503 when Redis or Postgres do not answer in time (on a busy machine they may not).
 	want := map[loadgen.Kind]string{
 		loadgen.Browse: "200", loadgen.Search: "200", loadgen.Product: "200", loadgen.CartView: "200",
 		loadgen.SignIn: "303", loadgen.CartAdd: "303", loadgen.Checkout: "303",
@@ -69,8 +73,17 @@ func TestLoad(t *testing.T) {
 	total := 0
 	for kind, st := range s.Kinds {
 		total += st.Count
-		if w, ok := want[kind]; !ok || st.Status[w] != st.Count {
-			t.Errorf("%s: statuses %v for %d requests, want all %s", kind, st.Status, st.Count, w)
+		w, ok := want[kind]
+		if !ok || st.Status[w]+st.Status["503"] != st.Count {
+			t.Errorf("%s: statuses %v for %d requests, want %s (or 503)", kind, st.Status, st.Count, w)
+		}
+		if st.Status["503"] > 0 {
+			t.Logf("%s: %d of %d answered 503", kind, st.Status["503"], st.Count)
+		}
+	}
+	for _, kind := range []loadgen.Kind{loadgen.Browse, loadgen.Product} {
+		if st := s.Kinds[kind]; st == nil || st.Status["200"] == 0 {
+			t.Errorf("%s: no page served", kind)
 		}
 	}
 	if total != s.Requests {
@@ -83,9 +96,10 @@ func TestLoad(t *testing.T) {
 		t.Fatal("no product pages in the run")
 	}
 	hits := p.XCache["HIT-L1"] + p.XCache["HIT-REDIS"] + p.XCache["STALE"]
-	if sum(p.XCache) != p.Count || p.XCache["MISS"] == 0 || p.HitRatio == nil ||
+	if n := sum(p.XCache); n < p.Status["200"] || n > p.Count || p.XCache["MISS"] == 0 || p.HitRatio == nil ||
 		*p.HitRatio != float64(hits)/float64(hits+p.XCache["MISS"]) {
-		t.Errorf("product X-Cache %v, hit ratio %v: want one header per page, misses on a cold cache, ratio = hits/(hits+misses)", p.XCache, p.HitRatio)
+		t.Errorf("product X-Cache %v, hit ratio %v for %v: want a header on every page served, misses on a cold cache, ratio = hits/(hits+misses)",
+			p.XCache, p.HitRatio, p.Status)
 	}
 	if s.Kinds[loadgen.Browse] != nil && s.Kinds[loadgen.Browse].HitRatio != nil {
 		t.Errorf("listing pages have a hit ratio %v, but carry no X-Cache", *s.Kinds[loadgen.Browse].HitRatio)
@@ -110,7 +124,7 @@ func TestLoad(t *testing.T) {
 		`SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email LIKE 'shop-load-%'`).Scan(&orders); err != nil {
 		t.Fatal(err)
 	}
-	if orders != s.Orders || s.Kinds[loadgen.Checkout] != nil && s.Kinds[loadgen.Checkout].Count != orders {
+	if orders != s.Orders || s.Kinds[loadgen.Checkout] != nil && s.Kinds[loadgen.Checkout].Status["303"] != orders {
 		t.Errorf("Postgres has %d orders of the load accounts; the summary says %d", orders, s.Orders)
 	}
 	if s.Zipf.S <= 0 || s.Zipf.Ranks == 0 || s.Zipf.Products < s.Zipf.Ranks {
@@ -119,11 +133,57 @@ func TestLoad(t *testing.T) {
 
 	checkReport(t, filepath.Join(dir, "report.html"))
 
-	// A second run with one account more needs a fourth sign-up, over the shop's 3/h.
+	// Interrupted (Ctrl-C) once the shop has seen a few listing pages, a long run stops
+	// and still writes what it measured.
+	interrupted(t, base)
+
+	// A run with one account more needs a third sign-up, over the shop's 2/h.
 	err = run(context.Background(), []string{"shop", "load", "-target", base, "-rate", "5", "-duration", "1s",
-		"-users", "4", "-out", t.TempDir()}, envFrom(nil), io.Discard, io.Discard)
+		"-users", "3", "-out", t.TempDir()}, envFrom(nil), io.Discard, io.Discard)
 	if !errors.Is(err, loadgen.ErrRateLimited) || exitCode(err) != 1 || !strings.Contains(err.Error(), "SHOP_SIGNUP_LIMIT_IP") {
 		t.Errorf("load over the sign-up limit: %v (exit %d), want ErrRateLimited naming SHOP_SIGNUP_LIMIT_IP, exit 1", err, exitCode(err))
+	}
+}
+
+// interrupted runs a 60 s load through a proxy in front of the shop that cancels the
+// run's context when the fifth listing page goes through.
+func interrupted(t *testing.T, base string) {
+	t.Helper()
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var listings atomic.Int32
+	shop := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/products" && listings.Add(1) == 5 {
+			cancel()
+		}
+		shop.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	dir := t.TempDir()
+	err = run(ctx, []string{"shop", "load", "-target", proxy.URL, "-rate", "20", "-duration", "60s", "-users", "0",
+		"-out", dir}, envFrom(nil), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatalf("interrupted load: %v", err)
+	}
+	var s loadgen.Summary
+	js, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, &s); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Interrupted || s.Kinds[loadgen.Browse] == nil || s.Kinds[loadgen.Browse].Count < 5 || s.Requests >= 20*60 || s.Requests != s.Responses {
+		t.Errorf("interrupted run: interrupted %v, %d requests, %d responses: want interrupted, at least 5 listings, every request answered, fewer than 1,200",
+			s.Interrupted, s.Requests, s.Responses)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Errorf("interrupted run wrote no report: %v", err)
 	}
 }
 
