@@ -304,22 +304,27 @@ func (b *Buffer) send(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the periodic batches and sends what is buffered, retrying until ctx ends. If
-// Redis still has not taken it when ctx is about to end (or has ended), the counts are
-// written straight to Postgres (Counter.ApplyDirect) so that a graceful stop loses nothing;
-// the error says what, if anything, could be written nowhere.
+// Stop ends the periodic batches and sends what is buffered, retrying until two seconds
+// before ctx's deadline (for 5 s when it has none). If Redis still has not taken it then
+// (or ctx ended), the counts are written straight to Postgres (Counter.ApplyDirect) so
+// that a graceful stop loses nothing; the error says what, if anything, could be written
+// nowhere.
 func (b *Buffer) Stop(ctx context.Context) error {
 	if b.cancel != nil {
 		b.cancel()
 		<-b.done
 	}
 	pause := 50 * time.Millisecond
+	giveUp := time.Now().Add(5 * time.Second) // without a deadline in ctx
+	if d, ok := ctx.Deadline(); ok {
+		giveUp = d.Add(-2 * time.Second) // leave time for the direct write and the flush
+	}
 	var err error
 	for {
 		if err = b.send(ctx); err == nil {
 			return nil
 		}
-		if d, ok := ctx.Deadline(); ctx.Err() != nil || ok && time.Until(d) < 2*time.Second {
+		if ctx.Err() != nil || time.Now().After(giveUp) {
 			break
 		}
 		select {
