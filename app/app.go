@@ -68,6 +68,7 @@ type Config struct {
 	// through the cache in the background (warmup.go); 0: none.
 	WarmUp                  int
 	ViewsFlushInterval      time.Duration // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	ViewsBatchInterval      time.Duration // SHOP_VIEWS_BATCH_INTERVAL: how often views counted in the process go to Redis; 0: each view at once
 	LeaderboardRepairPeriod time.Duration // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	LoginLimitAccount ratelimit.Limit // SHOP_LOGIN_LIMIT_ACCOUNT: sign-in attempts per account (e-mail)
@@ -119,6 +120,7 @@ func Defaults(databaseURL, redisURL string) Config {
 		RefreshAheadBeta:        1,
 		WarmUp:                  100,
 		ViewsFlushInterval:      5 * time.Second,
+		ViewsBatchInterval:      100 * time.Millisecond,
 		LeaderboardRepairPeriod: time.Minute,
 		PGNotify:                true,
 		LoginLimitAccount:       ratelimit.Limit{Count: 10, Period: time.Minute},
@@ -152,7 +154,10 @@ type App struct {
 	Live     *leaderboard.Live
 	Views    *pageviews.Counter
 	Flusher  *pageviews.Flusher
-	Metrics  *metrics.Metrics
+	// ViewBuffer counts views in the process and sends them to Redis in batches; nil when
+	// Config.ViewsBatchInterval is 0 (each view is then its own round trip).
+	ViewBuffer *pageviews.Buffer
+	Metrics    *metrics.Metrics
 
 	// The Cache Lab: this instance's traffic, the deployment's figures, the experiments.
 	LabRecorder  *lab.Recorder
@@ -270,7 +275,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}
 
 	a.LabCollector = lab.NewCollector(a.Redis, cfg.RedisKeyPrefix, cfg.Instance, lab.Sources{
-		Recorder: a.LabRecorder, Caches: a.Cache.Stats, Lags: a.Cache.Lags, Available: a.Guard.Available, WriteBehind: a.Flusher.Status,
+		Recorder: a.LabRecorder, Caches: a.Cache.Stats, Lags: a.Cache.Lags, Available: a.Guard.Available, WriteBehind: a.writeBehindStatus,
 	}, logger)
 	a.LabRunner = lab.NewRunner(a.Redis, cfg.RedisKeyPrefix, a.LabCollector, lab.Deps{
 		Cache: a.Cache, Catalog: a.Catalog, Store: store, Guard: a.Guard, Sessions: a.Sessions, Views: a.Views, Flusher: a.Flusher,
@@ -281,12 +286,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		return nil, err
 	}
 
-	sessionStore := reqstats.SessionStore{Store: a.Sessions}
+	var stats interface {
+		View(context.Context, int64) (pageviews.Stats, error)
+	} = pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views)
+	if cfg.ViewsBatchInterval > 0 {
+		a.ViewBuffer = pageviews.NewBuffer(a.Redis, boardRank{a.Board}.queue, a.Views, cfg.ViewsBatchInterval, logger)
+		stats = a.ViewBuffer
+	}
+
+	// The session store's calls go through a.Redis, whose hook counts them on the page's
+	// footer like every other round trip.
+	sessionStore := a.Sessions
 	handler := handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
-		a.Board, a.Live, pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views),
+		a.Board, a.Live, stats,
 		[]handlers.Check{
 			{Name: "serving", Ping: a.serving},
 			{Name: "postgres", Ping: a.Pool.Ping},
@@ -295,7 +310,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		handlers.Lab{
 			Instance: cfg.Instance, DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled,
 			CacheStats: a.Cache.Stats, Lags: a.Cache.Lags, NearSize: a.Cache.NearSize, L1: cfg.L1,
-			WriteBehind: a.Flusher.Status,
+			WriteBehind: a.writeBehindStatus,
 			Recorder:    a.LabRecorder, Collector: a.LabCollector, Runner: a.LabRunner,
 		},
 		handlers.RateLimits{
@@ -308,6 +323,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Handler = handlers.Deadlines(handler, handlers.Timeouts{Page: cfg.PageTimeout, Write: cfg.WriteTimeout})
 	a.LabRunner.SetPages(a.Handler)
 	return a, nil
+}
+
+// writeBehindStatus is both stages of the views' write-behind path, for /lab.
+func (a *App) writeBehindStatus(ctx context.Context) pageviews.Status {
+	st := a.Flusher.Status(ctx)
+	if a.ViewBuffer != nil {
+		b := a.ViewBuffer.Status()
+		st.Buffer = &b
+	}
+	return st
 }
 
 // boardRank adapts the board's rank read to the page views' RankQueuer.
@@ -414,6 +439,9 @@ func (a *App) Start(ctx context.Context) {
 		}
 	}
 	a.Flusher.Start()
+	if a.ViewBuffer != nil {
+		a.ViewBuffer.Start()
+	}
 	background, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBackground = stop
 	a.workers.Go(func() { a.Live.Run(background) })
@@ -441,10 +469,14 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	a.stopBackground()
 	a.workers.Wait()
-	if err := a.Flusher.Stop(ctx); err != nil {
-		return fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err)
+	var bufErr error
+	if a.ViewBuffer != nil { // first stage (process → Redis, or Postgres) before the second
+		bufErr = a.ViewBuffer.Stop(ctx)
 	}
-	return nil
+	if err := a.Flusher.Stop(ctx); err != nil {
+		return errors.Join(bufErr, fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err))
+	}
+	return bufErr
 }
 
 // Close releases the connections New opened, in reverse order. Call it after Stop.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/maypok86/otter/v2"
 
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
@@ -56,6 +57,7 @@ type cartStore interface {
 	Remove(ctx context.Context, cartID string, productID int64) error
 	Lines(ctx context.Context, cartID string) ([]orders.Line, error)
 	Count(ctx context.Context, cartID string) (int, error)
+	PrefetchCount(ctx context.Context, cartID string) context.Context
 	Merge(ctx context.Context, from, to string, stock orders.StockReader) error
 }
 
@@ -129,6 +131,9 @@ type Server struct {
 	lab       Lab
 	limits    RateLimits
 	proxies   []netip.Prefix // SHOP_TRUSTED_PROXIES
+	// cartGuesses: session token → the cart of its signed-in user, for guessCart.
+	cartGuesses *otter.Cache[string, string]
+	fragments   *fragments // nil when the near cache is off
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place. The
@@ -145,6 +150,12 @@ func NewServer(logger *slog.Logger, templates *web.Templates, sessions *scs.Sess
 		log: logger, templates: templates, sessions: sessions, catalog: catalog, accounts: accounts,
 		carts: carts, orders: orders, checkout: checkout, board: board, live: live, stats: stats,
 		checks: checks, lab: lab, limits: limits, proxies: proxies,
+		cartGuesses: otter.Must(&otter.Options[string, string]{
+			MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryAccessing[string, string](time.Hour),
+		}),
+	}
+	if !lab.CacheOff {
+		s.fragments = newFragments(lab.L1.Size)
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }

@@ -1,11 +1,14 @@
 package lab
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/shopcache/shop/internal/reqstats"
+	"github.com/shopcache/shop/pageviews"
 )
 
 func TestPercentile(t *testing.T) {
@@ -105,5 +108,19 @@ func TestBuildDashboard(t *testing.T) {
 	polls[1].Instances["b"] = func() Figures { f := polls[1].Instances["b"]; f.Started = t0; return f }()
 	if d := BuildDashboard("a", polls); d.Instances[1].Requests != 0 || d.Total.Requests != 100 {
 		t.Errorf("across a restart: b %v, total %v; want 0 and a's 100", d.Instances[1].Requests, d.Total.Requests)
+	}
+}
+
+func TestFiguresOfBothWriteBehindStages(t *testing.T) {
+	c := NewCollector(nil, "", "a", Sources{WriteBehind: func(context.Context) pageviews.Status {
+		return pageviews.Status{
+			Pending: pageviews.Pending{Views: 7, BatchViews: 3}, Flushes: 2,
+			Buffer: &pageviews.BufferStatus{Buffered: 5},
+		}
+	}}, slog.New(slog.DiscardHandler))
+	f := c.Figures(context.Background())
+	if f.Buffered != 5 || f.Pending != 10 || !f.PendingKnown || f.Flushes != 2 {
+		t.Errorf("figures = buffered %d, pending %d (known %v), flushes %d; want 5, 10 (true), 2",
+			f.Buffered, f.Pending, f.PendingKnown, f.Flushes)
 	}
 }

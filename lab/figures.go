@@ -32,7 +32,7 @@ type Figures struct {
 	LagP99        time.Duration `json:"lag_p99"`
 
 	// Write-behind of product views. Buffered is the in-process stage before Redis (zero
-	// while the shop has one stage: every view goes to Redis at once).
+	// with SHOP_VIEWS_BATCH_INTERVAL=0: every view then goes to Redis at once).
 	Buffered      int64  `json:"buffered"`
 	Pending       int64  `json:"pending"`       // views in Redis not yet in Postgres (pending + in flight)
 	Flushes       int64  `json:"flushes"`       // batches written to Postgres since start
@@ -133,6 +133,9 @@ func (c *Collector) Figures(ctx context.Context) Figures {
 		st := c.src.WriteBehind(ctx)
 		f.Pending, f.PendingKnown = st.Views+st.BatchViews, st.PendingErr == ""
 		f.Flushes, f.FlushErrors = st.Flushes, st.Errors
+		if st.Buffer != nil {
+			f.Buffered = st.Buffer.Buffered
+		}
 	}
 	return f
 }
