@@ -5,7 +5,7 @@
 --   a trusted extension: the database owner may create it.
 -- * products.search weighs the name (A) over category, brand and code (B) and the
 --   description (C), which it now includes; the default parser skips HTML tags.
--- * indexes for the listing's sorts by price and by newest.
+-- * an index for the listing sorted by price.
 -- * the rows of the default data set written under older loading rules are brought to the
 --   new ones: no per-product boilerplate description (the product page says once what the
 --   data is) and the services that products.csv called merchandise never listed. Their
@@ -22,7 +22,6 @@ ALTER TABLE products ADD COLUMN search tsvector GENERATED ALWAYS AS (
 CREATE INDEX products_search_idx ON products USING gin (search);
 
 CREATE INDEX products_price_idx ON products (price, id) WHERE merchandise;
-CREATE INDEX products_updated_idx ON products (updated_at DESC, id) WHERE merchandise;
 
 UPDATE products SET description = ''
     WHERE currency = 'GBP' AND description LIKE 'Sold by a UK gift retailer from % to %, to % customers.';
@@ -31,7 +30,6 @@ UPDATE products SET merchandise = false, stock = 0
         OR upper(name) LIKE '%GIFT VOUCHER%' OR price = 0);
 
 -- +goose Down
-DROP INDEX products_updated_idx;
 DROP INDEX products_price_idx;
 DROP INDEX products_search_idx;
 ALTER TABLE products DROP COLUMN search;

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"github.com/shopcache/shop/internal/titlecase"
 	"html/template"
 	"io"
 	"io/fs"
@@ -33,6 +34,9 @@ var funcs = template.FuncMap{
 	// ms formats a duration in milliseconds with two decimals, e.g. "1.25 ms".
 	"ms": func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) },
 	// num formats a whole number with thousands separators, e.g. num 37660 = "37,660".
+	// title is a name as a shopper reads it (internal/titlecase), for names that are not
+	// a catalog.Product (order lines, bestseller entries).
+	"title": titlecase.Name,
 	"num": func(n any) string {
 		var s string
 		switch n := n.(type) {
