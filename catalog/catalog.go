@@ -304,8 +304,11 @@ func tsQuery(words []string) string {
 // first, as SearchResult describes. Every word of the query must be found in the name,
 // category, brand, code or description (stemmed as English, the last word also as a
 // prefix); names weigh most, descriptions least, and ties go by id. When nothing matches,
-// each word is replaced by the most similar word of the catalog's names (pg_trgm
-// similarity at least 0.3, the more frequent word on a tie) and that query is searched.
+// each word is replaced by the catalog word (of three letters or more, in the listed
+// products' names) that scores highest on pg_trgm similarity (at least 0.3) plus 0.05 ×
+// ln(how many names hold it) — so a common word beats a rare one that is a hair more
+// similar: "hart" is "heart" (similarity 0.375, 200+ names), not "hare" (0.43, 2 names) —
+// and that query is searched. A word of the catalog stays as it is.
 func (s *Store) searchProducts(ctx context.Context, query string, page Page) (SearchResult, error) {
 	words := searchWords(query)
 	if len(words) == 0 {
@@ -328,7 +331,7 @@ func (s *Store) searchProducts(ctx context.Context, query string, page Page) (Se
 			WHERE p.merchandise AND length(w) >= 3 GROUP BY w
 		)
 		SELECT coalesce((SELECT w FROM vocab WHERE similarity(w, q.word) >= 0.3
-			ORDER BY similarity(w, q.word) DESC, n DESC, w LIMIT 1), q.word)
+			ORDER BY w = q.word DESC, similarity(w, q.word) + 0.05 * ln(n) DESC, w LIMIT 1), q.word)
 		FROM unnest($1::text[]) WITH ORDINALITY AS q(word, i) ORDER BY q.i`, words)
 	fixed, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {

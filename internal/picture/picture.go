@@ -142,10 +142,10 @@ func SVG(s Subject) []byte {
 	}
 	b.WriteString(`</pattern></defs>`)
 	fmt.Fprintf(&b, `<rect width="320" height="240" fill="%s"/><rect width="320" height="240" fill="url(#p)" opacity="0.45"/>`, d.Background)
-	b.WriteString(`<circle cx="160" cy="120" r="78" fill="#fff" opacity="0.88"/>`)
+	b.WriteString(`<circle cx="140" cy="132" r="78" fill="#fff" opacity="0.88"/>`)
 	if path, ok := glyphs[d.Glyph]; ok {
-		fmt.Fprintf(&b, `<path transform="translate(118 52) scale(0.84)" d="%s" fill="%s" stroke="%s" stroke-width="3" opacity="0.35"/>`, path, d.Background, d.Accent)
+		fmt.Fprintf(&b, `<circle cx="262" cy="58" r="40" fill="#fff" opacity="0.88"/><path transform="translate(236 32) scale(0.52)" d="%s" fill="%s" stroke="#222" stroke-width="4"/>`, path, d.Background)
 	}
-	fmt.Fprintf(&b, `<text x="160" y="142" text-anchor="middle" font-family="Georgia, serif" font-size="64" font-weight="bold" fill="#222">%s</text></svg>`, html.EscapeString(d.Initials))
+	fmt.Fprintf(&b, `<text x="140" y="154" text-anchor="middle" font-family="Georgia, serif" font-size="64" font-weight="bold" fill="#222">%s</text></svg>`, html.EscapeString(d.Initials))
 	return []byte(b.String())
 }
