@@ -148,7 +148,21 @@ func (c *Cached) ListProducts(ctx context.Context, f Filter) ([]Product, int, er
 		return nil, 0, err
 	}
 	ps, err := c.inOrder(ctx, l.IDs)
-	return ps, l.Total, err
+	return listed(ps), l.Total, err
+}
+
+// listed drops the products that may no longer be listed: a cached list holds ids, and a
+// product may since have become non-merchandise or been priced at zero (the products
+// themselves come fresh from the product cache). The list's order and total catch up when
+// the list expires.
+func listed(ps []Product) []Product {
+	out := ps[:0]
+	for _, p := range ps {
+		if p.Merchandise && p.Price > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // SearchProducts is Store.SearchProducts through the list cache.
@@ -162,7 +176,7 @@ func (c *Cached) SearchProducts(ctx context.Context, query string, page Page) (S
 		return SearchResult{}, err
 	}
 	ps, err := c.inOrder(ctx, l.IDs)
-	return SearchResult{Products: ps, Total: l.Total, Suggestion: l.Suggestion, Corrected: l.Corrected, CommonOnly: l.CommonOnly}, err
+	return SearchResult{Products: listed(ps), Total: l.Total, Suggestion: l.Suggestion, Corrected: l.Corrected, CommonOnly: l.CommonOnly}, err
 }
 
 // ListCategories is Store.ListCategories through the list cache.
