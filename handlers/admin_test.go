@@ -74,7 +74,7 @@ func TestAdminProductEditor(t *testing.T) {
 	}
 	// Saving from the old version again is a conflict, and nothing is written.
 	expect(t, "stale save", admin.post("/admin/products/1", with("name", "LOST UPDATE")), http.StatusConflict, "Someone changed this product")
-	if _, page := xcache(t, admin, "/products/1"); strings.Contains(page.body, "LOST UPDATE") {
+	if _, page := xcache(t, admin, "/products/1"); strings.Contains(page.body, "Lost Update") {
 		t.Error("a conflicting save was written")
 	}
 }

@@ -92,8 +92,8 @@ func TestCheckoutMovesTheBoardLive(t *testing.T) {
 	<-shop.Live.Ready()
 	events := stream(t, shop.URL)
 	first := <-events
-	if len(first) != 10 || first[0].Name != "POPCORN HOLDER" || first[0].Rank != 1 || unitsOf(first, pack60) != 24753 {
-		t.Fatalf("first event = %+v, want the top 10 with POPCORN HOLDER first", first)
+	if len(first) != 10 || first[0].Name != "Popcorn Holder" || first[0].Rank != 1 || unitsOf(first, pack60) != 24753 {
+		t.Fatalf("first event = %+v, want the top 10 with Popcorn Holder first", first)
 	}
 
 	alice := newShopper(t, shop.URL)

@@ -148,7 +148,7 @@ func TestAbandonedSlowSearchesStopOnPostgres(t *testing.T) {
 		_, b := body(t, url+"/readyz")
 		t.Errorf("GET /readyz after the clients left = %s, want 200 (the pool is not held by abandoned loads)", b)
 	}
-	if status, page := body(t, url+"/products/1"); status != 200 || !strings.Contains(page, "WHITE HANGING HEART") {
+	if status, page := body(t, url+"/products/1"); status != 200 || !strings.Contains(page, "White Hanging Heart") {
 		t.Errorf("GET /products/1 (cached) while Postgres is slow = %d, want 200", status)
 	}
 	release()
