@@ -77,7 +77,7 @@ func unitsOf(rows []row, id int64) int64 {
 // pack60 is "PACK OF 60 PINK PAISLEY CAKE CASES", 10th in the real history with 24,753 units.
 const pack60 = 55
 
-var panelUnits = regexp.MustCompile(`<li value="10"><a href="/products/55">PACK OF 60 PINK PAISLEY CAKE CASES</a> <span class="muted">([\d,]+) sold`)
+var panelUnits = regexp.MustCompile(`<li value="10"><a href="/products/55">Pack of 60 Pink Paisley Cake Cases</a> <span class="muted">([\d,]+) sold`)
 
 func TestCheckoutMovesTheBoardLive(t *testing.T) {
 	shop := newShop(t, testenv.SeededDBURL(t))
