@@ -157,7 +157,7 @@ func TestCheckoutWhileTheBoardIsDown(t *testing.T) {
 	}
 	expect(t, "served from", home, http.StatusOK, "bestsellers ← Postgres")
 	page := alice.get("/products/55")
-	expect(t, "product page", page, http.StatusOK, "PACK OF 60 PINK PAISLEY")
+	expect(t, "product page", page, http.StatusOK, "Pack of 60 Pink Paisley")
 	if strings.Contains(page.body, "bestseller</span>") {
 		t.Error("product page shows a rank while the board is down")
 	}
