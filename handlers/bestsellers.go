@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/shopcache/shop/internal/titlecase"
 	"net/http"
 	"time"
 
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/reqstats"
+	"github.com/shopcache/shop/internal/titlecase"
 	"github.com/shopcache/shop/leaderboard"
 )
 

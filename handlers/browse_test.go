@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/picture"
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/internal/titlecase"
 )
 
 var (
@@ -75,6 +77,17 @@ func TestBrowsing(t *testing.T) {
 			t.Errorf("cache key %s: exists %d, %v", k, n, err)
 		}
 	}
+	// A category page shows its own bestseller board, which the order history fills.
+	if _, err := shop.Board.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var top string
+	if err := shop.pool.QueryRow(ctx, `SELECT p.name FROM products p JOIN order_items i ON i.product_id = p.id
+		WHERE p.merchandise AND p.category = 'christmas' GROUP BY p.id ORDER BY sum(i.quantity) DESC, p.id LIMIT 1`).Scan(&top); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "christmas", s.get("/products?category=christmas"), http.StatusOK,
+		"Bestsellers in", `<li value="1"><a href="/products/`, ">"+html.EscapeString(titlecase.Name(top))+"</a>")
 	// A second look at a sorted listing is a cache hit, and the foot of the page says so.
 	expect(t, "price_asc again", s.get("/products?sort=price_asc"), http.StatusOK,
 		"list:products::1:price_asc:0-0 ← Redis", "Postgres queries: <b>0</b>")

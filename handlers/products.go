@@ -14,6 +14,7 @@ import (
 	"github.com/shopcache/shop/internal/picture"
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/pageviews"
 )
 
@@ -52,7 +53,13 @@ type productsPage struct {
 	Sorts      []sortOption
 	Min, Max   string // the price range as typed, for the form
 	Base       url.Values
+	// Top is the category's bestseller board (its top categoryTopCount); empty for all
+	// products or while Redis does not answer.
+	Top []bestsellerRow
 }
+
+// categoryTopCount is how many bestsellers a category page shows from its board.
+const categoryTopCount = 5
 
 // sortOption is one entry of the sort menu.
 type sortOption struct {
@@ -141,6 +148,14 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 	}
 	if maxPrice != 0 {
 		out.Max = minorString(maxPrice)
+	}
+	if category != "" && page == 1 {
+		if entries, err := s.board.Top(ctx, leaderboard.Scope{Category: category}, categoryTopCount); err != nil {
+			s.redisFailed("category board unavailable", err, "category", category)
+		} else {
+			reqstats.From(ctx).AddSource(reqstats.Source{Data: "bestsellers in " + category, Layer: reqstats.LayerRedis})
+			out.Top = rowsFromBoard(entries)
+		}
 	}
 	s.render(w, r, http.StatusOK, "products", title, out)
 }
