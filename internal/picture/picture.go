@@ -66,6 +66,12 @@ var glyphs = map[string]string{
 	"signs":                "M10 20 H90 V70 H10 Z M45 70 V95 H55 V70",
 }
 
+// glyphAliases give dummyjson's categories the glyph of the nearest default category.
+var glyphAliases = map[string]string{
+	"home decoration": "home decor", "furniture": "home decor", "kitchen accessories": "kitchen and dining",
+	"groceries": "kitchen and dining", "womens bags": "bags", "womens jewellery": "jewellery",
+}
+
 func sum(s Subject) [32]byte {
 	return sha256.Sum256([]byte(generator + "\x00" + s.SKU + "\x00" + s.Name + "\x00" + s.Category))
 }
@@ -104,8 +110,12 @@ func DesignOf(s Subject) Design {
 	if d.Accent == d.Background {
 		d.Accent = hues[(n/16+1)%uint64(len(hues))]
 	}
-	if _, ok := glyphs[strings.ToLower(s.Category)]; ok {
-		d.Glyph = strings.ToLower(s.Category)
+	c := strings.ToLower(s.Category)
+	if alias, ok := glyphAliases[c]; ok {
+		c = alias
+	}
+	if _, ok := glyphs[c]; ok {
+		d.Glyph = c
 	}
 	for _, w := range words {
 		if len(d.Initials) == 2 {
