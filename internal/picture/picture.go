@@ -16,7 +16,7 @@ import (
 
 // generator names the drawing rules; bump it when SVG's output changes, so that every
 // picture gets a new URL and no browser keeps an old drawing.
-const generator = "1"
+const generator = "2"
 
 // Subject is what a picture is drawn from.
 type Subject struct {
