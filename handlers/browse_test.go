@@ -235,3 +235,50 @@ func TestAdminEditSanitises(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchPages: what the search page says for a typo, a query of common words, and a
+// prefix, on the real catalog.
+func TestSearchPages(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t))
+	s := newShopper(t, shop.URL)
+	expect(t, "hear", s.get("/search?q=hear"), http.StatusOK, "White Hanging Heart T-Light Holder")
+	expect(t, "hart", s.get("/search?q=hart"), http.StatusOK, "Nothing matched “hart”. Showing results for",
+		`href="/search?q=heart"`, "White Hanging Heart T-Light Holder")
+	expect(t, "lantren", s.get("/search?q=lantren"), http.StatusOK, "Showing results for", "Lantern")
+	expect(t, "the", s.get("/search?q=the"), http.StatusOK, "has no word to search for")
+	r := s.get("/search?q=the")
+	if strings.Contains(r.body, `class="card"`) {
+		t.Error("a query of common words lists products")
+	}
+}
+
+// TestCachedListingsFollowEdits: a listing is cached as ids, so an edit shows in it at once
+// — a new price, and a product priced 0 is no longer listed — without waiting for the TTL.
+func TestCachedListingsFollowEdits(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t))
+	s := newShopper(t, shop.URL)
+	ctx := context.Background()
+	first := s.get("/products?sort=price_asc")
+	m := pictureURL.FindStringSubmatch(first.body)
+	if m == nil {
+		t.Fatal("no product listed")
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	p, err := shop.Catalog.FindProduct(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := catalog.ProductUpdate{Name: p.Name, Description: p.Description, Price: 1234, Stock: p.Stock, Version: p.Version}
+	if p, err = shop.Catalog.UpdateProduct(ctx, id, update); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "after a price change", s.get("/products?sort=price_asc"), http.StatusOK, "£12.34")
+	update.Price, update.Version = 0, p.Version
+	if _, err := shop.Catalog.UpdateProduct(ctx, id, update); err != nil {
+		t.Fatal(err)
+	}
+	r := s.get("/products?sort=price_asc")
+	if strings.Contains(r.body, fmt.Sprintf(`href="/products/%d"`, id)) || strings.Contains(r.body, "£0.00") {
+		t.Errorf("a product priced 0 is still listed from the cached list")
+	}
+}
