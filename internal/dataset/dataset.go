@@ -126,6 +126,7 @@ type productRow struct {
 	stock                                   int
 	rating                                  *int
 	merchandise                             bool
+	lines, units                            int // sale lines and units of the order history (online-retail only)
 }
 
 // insertProducts inserts rows whose sku is not yet in products, and returns the ids of all

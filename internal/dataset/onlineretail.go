@@ -121,7 +121,7 @@ func readRetailProducts() ([]productRow, error) {
 		return nil, fmt.Errorf("%s: %w", retailProductsFile, err)
 	}
 	col, err := columns(header, "stock_code", "name", "price_gbp", "is_merchandise",
-		"customers", "units_sold", "first_sold", "last_sold")
+		"customers", "units_sold", "first_sold", "last_sold", "order_lines")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", retailProductsFile, err)
 	}
@@ -155,6 +155,10 @@ func readRetailProducts() ([]productRow, error) {
 			p.stock = max(units/12, 10)
 		}
 		p.category = Categorize(p.name)
+		if p.lines, err = strconv.Atoi(get("order_lines")); err != nil {
+			return nil, fmt.Errorf("%s:%d: order_lines: %w", retailProductsFile, line, err)
+		}
+		p.units = units
 		rows = append(rows, p)
 	}
 }
