@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shopcache/shop/internal/dataset"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -298,11 +297,6 @@ func setUpDatabase(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "versions", applied)
-	}
-	if n, err := dataset.FillCategories(ctx, pool); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Info("categories derived from product names", "products", n)
 	}
 	if cfg.Seed {
 		return seedIfEmpty(ctx, pool, logger)

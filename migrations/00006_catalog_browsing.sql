@@ -9,7 +9,8 @@
 -- * the rows of the default data set written under older loading rules are brought to the
 --   new ones: no per-product boilerplate description (the product page says once what the
 --   data is) and the services that products.csv called merchandise never listed. Their
---   categories are filled in by the shop at start-up (dataset.Categorize, a Go rule).
+--   categories are filled in right after the migrations by app.Migrate (dataset.FillCategories,
+--   a Go rule).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 DROP INDEX products_search_idx;

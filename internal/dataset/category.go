@@ -122,7 +122,7 @@ func Categorize(name string) string {
 // FillCategories gives the default data set's products loaded under older rules (without
 // categories) their category by Categorize, in one statement, and returns how many it
 // changed. Products of a data set with its own categories (dummyjson) are left alone; so is
-// every product that has a category. It runs at start-up; when nothing needs it, it reads
+// every product that has a category. It runs after every migration (app.Migrate); when nothing needs it, it reads
 // one index and writes nothing.
 func FillCategories(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	rows, _ := pool.Query(ctx, `SELECT id, name FROM products WHERE category = '' AND currency = 'GBP'`)
