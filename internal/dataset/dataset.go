@@ -114,6 +114,12 @@ func Load(ctx context.Context, pool *pgxpool.Pool, name string, withOrders bool,
 	if err != nil {
 		return Result{}, fmt.Errorf("dataset: load %s: %w", name, err)
 	}
+	// Fresh statistics, so the planner does not plan the first pages for empty tables
+	// (before autovacuum gets to them, /orders took 210-475 ms; after, 0.17 ms).
+	fmt.Fprintln(progress, "updating the planner's statistics (ANALYZE)")
+	if _, err := pool.Exec(ctx, `ANALYZE products, reviews, orders, order_items`); err != nil {
+		return Result{}, fmt.Errorf("dataset: analyze after loading %s: %w", name, err)
+	}
 	res.Took = time.Since(start)
 	return res, nil
 }
