@@ -38,6 +38,9 @@ var funcs = template.FuncMap{
 	// title is a name as a shopper reads it (internal/titlecase), for names that are not
 	// a catalog.Product (order lines, bestseller entries).
 	"title": titlecase.Name,
+	// category is a category name as a heading shows it: "candles and lights" -> "Candles
+	// and Lights" (the stored names are lower case).
+	"category": func(name string) string { return titlecase.Name(strings.ToUpper(name)) },
 	"num": func(n any) string {
 		var s string
 		switch n := n.(type) {
