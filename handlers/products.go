@@ -12,6 +12,7 @@ import (
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/picture"
+	"github.com/shopcache/shop/internal/titlecase"
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/keys"
 	"github.com/shopcache/shop/leaderboard"
@@ -130,7 +131,7 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 	}
 	title := "All products"
 	if category != "" {
-		title = category
+		title = titlecase.Name(strings.ToUpper(category))
 	}
 	if page > 1 {
 		title += fmt.Sprintf(" · page %d", page)
