@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/shopcache/shop/internal/dataset"
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/migrations"
 )
@@ -90,11 +91,21 @@ func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) (bool, error) {
 }
 
 // Migrate applies pending migrations over a database/sql handle borrowed from pool and
-// returns the versions applied.
+// returns the versions applied; then it gives the default data set's products without a
+// category theirs (dataset.FillCategories).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	return migrations.Up(ctx, db)
+	applied, err := migrations.Up(ctx, db)
+	if err != nil {
+		return applied, err
+	}
+	// Data the migrations cannot write in SQL: the default data set's categories, derived
+	// by a Go rule, for products imported before it (a no-op once they have them).
+	if _, err := dataset.FillCategories(ctx, pool); err != nil {
+		return applied, err
+	}
+	return applied, nil
 }
 
 // bothTracers tells two tracers of every statement.

@@ -47,6 +47,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/{file...}", s.static())
+	mux.HandleFunc("GET /pictures/{id}/{file}", s.handlePicture)
 	mux.Handle("/", s.countRequest(s.loadSession(s.recordForLab(csrf.Handler(s.loadUser(s.errorPages(pages)))))))
 
 	return s.recoverPanics(s.logRequests(s.securityHeaders(mux)))

@@ -17,10 +17,25 @@ func Product(id int64) string { return "product:" + strconv.FormatInt(id, 10) }
 // User is the cache-aside key of one user's profile: "user:{id}".
 func User(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
-// ProductList is the key of one page of the catalog listing, optionally of one category:
-// "list:products:{category}:{page}" (the category query-escaped).
-func ProductList(category string, page int) string {
-	return "list:products:" + url.QueryEscape(category) + ":" + strconv.Itoa(page)
+// Listing is what a catalog listing shows besides its page: a category (empty for all), a
+// sort (empty for the catalog's order) and a price range in minor units (0 for no bound).
+type Listing struct {
+	Category           string
+	Sort               string
+	MinPrice, MaxPrice int64
+}
+
+// ProductList is the key of one page of the catalog listing l:
+// "list:products:{category}:{page}" (the category query-escaped) for the catalog's order
+// without a price range, as before sorts existed, and
+// "list:products:{category}:{page}:{sort}:{min}-{max}" otherwise (sort "" when unsorted,
+// min and max in minor units, 0 for no bound). Every listing has its own key.
+func ProductList(l Listing, page int) string {
+	k := "list:products:" + url.QueryEscape(l.Category) + ":" + strconv.Itoa(page)
+	if l.Sort == "" && l.MinPrice == 0 && l.MaxPrice == 0 {
+		return k
+	}
+	return k + ":" + url.QueryEscape(l.Sort) + ":" + strconv.FormatInt(l.MinPrice, 10) + "-" + strconv.FormatInt(l.MaxPrice, 10)
 }
 
 // Search is the key of one page of search results: "list:search:{sha256(query)[:16]}:{page}".
@@ -30,8 +45,10 @@ func Search(query string, page int) string {
 	return "list:search:" + hex.EncodeToString(sum[:8]) + ":" + strconv.Itoa(page)
 }
 
-// Categories is the key of the list of categories.
-const Categories = "list:categories"
+// Categories is the key of the list of categories with their product counts. (The names
+// alone were cached under "list:categories" before the counts; that key is no longer
+// written.)
+const Categories = "list:categories:counts"
 
 // Featured is the key of the home page's featured products.
 const Featured = "home:featured"

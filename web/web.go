@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"github.com/shopcache/shop/internal/titlecase"
 	"html/template"
 	"io"
 	"io/fs"
@@ -34,6 +35,12 @@ var funcs = template.FuncMap{
 	// ms formats a duration in milliseconds with two decimals, e.g. "1.25 ms".
 	"ms": func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) },
 	// num formats a whole number with thousands separators, e.g. num 37660 = "37,660".
+	// title is a name as a shopper reads it (internal/titlecase), for names that are not
+	// a catalog.Product (order lines, bestseller entries).
+	"title": titlecase.Name,
+	// category is a category name as a heading shows it: "candles and lights" -> "Candles
+	// and Lights" (the stored names are lower case).
+	"category": func(name string) string { return titlecase.Name(strings.ToUpper(name)) },
 	"num": func(n any) string {
 		var s string
 		switch n := n.(type) {

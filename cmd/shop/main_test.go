@@ -174,7 +174,7 @@ func TestRunServesTheShop(t *testing.T) {
 		"SHOP_SEED":         "false",
 	})
 	status, page := body(t, url+"/products/1")
-	if status != 200 || !strings.Contains(page, "WHITE HANGING HEART T-LIGHT HOLDER") {
+	if status != 200 || !strings.Contains(page, "White Hanging Heart T-Light Holder") {
 		t.Errorf("GET /products/1 = %d, want 200 with the white hanging heart", status)
 	}
 	// The served shop has its whole cache stack: Redis, then the near cache.
@@ -278,7 +278,7 @@ func TestServeSeedsAnEmptyDatabase(t *testing.T) {
 	s.waitReady(t, http.StatusOK)
 
 	status, page := body(t, url+"/")
-	if status != 200 || !strings.Contains(page, "POPCORN HOLDER") {
+	if status != 200 || !strings.Contains(page, "Popcorn Holder") {
 		t.Errorf("GET / = %d, want 200 with the bestsellers of the imported history", status)
 	}
 	pool := testenv.Pool(t, dbURL)
