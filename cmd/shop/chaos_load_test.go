@@ -321,29 +321,47 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return ys[max(0, min(i, len(ys)-1))]
 }
 
-// statusCounts says how requests failed or were refused: "503×12 conn×3" (codes ≥ 400 and
-// requests without an answer), or "none".
+// statusCounts says how requests failed or were refused, by status and by kind of request:
+// "503×12 (cart-add 10, checkout 2); no answer×3 (product 3)" (codes ≥ 400 but the 409 and
+// 422 of a refused form, and requests without an answer), or "none".
 func statusCounts(samples []sample) string {
-	counts := map[string]int{}
+	counts := map[string]map[string]int{}
 	for _, s := range samples {
+		k := ""
 		switch {
 		case s.code == 0:
-			counts["no answer"]++
-		case s.code >= 400 && !(s.code == 409 || s.code == 422): // 409/422: a refused form, expected
-			counts[strconv.Itoa(s.code)]++
+			k = "no answer"
+		case s.code >= 400 && !(s.code == 409 || s.code == 422):
+			k = strconv.Itoa(s.code)
+		default:
+			continue
 		}
+		if counts[k] == nil {
+			counts[k] = map[string]int{}
+		}
+		counts[k][s.kind]++
 	}
 	if len(counts) == 0 {
 		return "none"
 	}
+	var parts []string
+	for _, k := range sortedKeys(counts) {
+		n := 0
+		var kinds []string
+		for _, kind := range sortedKeys(counts[k]) {
+			n += counts[k][kind]
+			kinds = append(kinds, fmt.Sprintf("%s %d", kind, counts[k][kind]))
+		}
+		parts = append(parts, fmt.Sprintf("%s×%d (%s)", k, n, strings.Join(kinds, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	var keys []string
-	for k := range counts {
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s×%d ", k, counts[k])
-	}
-	return strings.TrimSpace(b.String())
+	return keys
 }

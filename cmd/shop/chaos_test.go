@@ -81,7 +81,9 @@ type chaosEnv struct {
 	extra                         []sample // requests the fault made itself
 }
 
-func (e *chaosEnv) note(format string, args ...any) { e.notes = append(e.notes, fmt.Sprintf(format, args...)) }
+func (e *chaosEnv) note(format string, args ...any) {
+	e.notes = append(e.notes, fmt.Sprintf(format, args...))
+}
 
 // row is one line of the table.
 type row struct {
@@ -89,6 +91,7 @@ type row struct {
 
 	code500, getFailures, writesLost, viewsLost, phantom int
 	recovered                                            bool
+	errorLog                                             string // the shops' ERROR lines
 }
 
 func TestChaos(t *testing.T) {
@@ -116,7 +119,7 @@ func TestChaos(t *testing.T) {
 			t.Logf("%s: errors %s, p99 %s, max %s, throughput min %s, DB %s, recovered %s, lost %s; %s",
 				r.title, r.errors, r.p99, r.max, r.throughput, r.dbRate, r.recover, r.lost, r.notes)
 			if r.code500 > 0 {
-				t.Errorf("%d requests answered 500; a failing dependency must be a 503", r.code500)
+				t.Errorf("%d requests answered 500; a failing dependency must be a 503; the shops logged:\n%s", r.code500, r.errorLog)
 			}
 			if r.phantom > 0 {
 				t.Errorf("%d cart adds reported as failed changed the cart", r.phantom)
@@ -197,7 +200,7 @@ func scenarios() []scenario {
 			env:   map[string]string{"SHOP_LOAD_TIMEOUT": "60s", "SHOP_DB_STATEMENT_TIMEOUT": "60s", "SHOP_REQUEST_TIMEOUT": "60s"},
 			fault: abandonSlowRequests},
 		{name: "ColdBestsellers", title: fmt.Sprintf("cold bestseller list, %d concurrent home pages", mode.homePages), redis: "aof", noLoad: true,
-			env: map[string]string{"SHOP_VIEWS_FLUSH_INTERVAL": "1h", "SHOP_LEADERBOARD_REPAIR_INTERVAL": "1h", "SHOP_L1_TTL": "1s"},
+			env:   map[string]string{"SHOP_VIEWS_FLUSH_INTERVAL": "1h", "SHOP_LEADERBOARD_REPAIR_INTERVAL": "1h", "SHOP_L1_TTL": "1s"},
 			fault: coldHomePages},
 		{name: "SIGTERM", title: "SIGTERM of an instance under load", short: true, redis: "aof", fault: sigtermInstance},
 		{name: "Kill9", title: "kill -9 of an instance under load (restarted 2 s later)", short: true, redis: "aof", fault: killInstance},
@@ -269,7 +272,11 @@ func runScenario(t *testing.T, pg *pgCluster, sc scenario) row {
 	viewsBefore := productViews(t, conn)
 	conn.Close(ctx)
 
-	dbs := startDBSampler(func() []*shopProc { e.lb.mu.Lock(); defer e.lb.mu.Unlock(); return append([]*shopProc(nil), e.lb.shops...) })
+	dbs := startDBSampler(func() []*shopProc {
+		e.lb.mu.Lock()
+		defer e.lb.mu.Unlock()
+		return append([]*shopProc(nil), e.lb.shops...)
+	})
 	e.load = &load{lb: e.lb, rate: mode.rate, products: e.pages, cartProducts: cartProducts, buyProducts: buyProducts,
 		shoppers: e.shoppers[:mode.cartShoppers], buyEvery: mode.buyEvery, rec: e.rec}
 	if !sc.noBuyers {
@@ -300,6 +307,14 @@ func runScenario(t *testing.T, pg *pgCluster, sc scenario) row {
 	}
 	r := e.measure(dbs)
 	e.countLosses(&r, viewsBefore, sessionsLost)
+	for _, s := range e.lb.shops {
+		b, _ := os.ReadFile(s.logPath)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "level=ERROR") {
+				r.errorLog += s.name + ": " + l + "\n"
+			}
+		}
+	}
 	return r
 }
 
