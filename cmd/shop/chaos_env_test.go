@@ -80,6 +80,13 @@ func startPostgres(tb testing.TB) *pgCluster {
 	c := &pgCluster{tb: tb, dir: dir, Port: testenv.FreePort(tb)}
 	tb.Cleanup(func() {
 		c.pgctl("stop", "-m", "immediate")
+		if tb.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			if len(log) > 8000 {
+				log = log[len(log)-8000:]
+			}
+			tb.Logf("the Postgres cluster's log ends:\n%s", log)
+		}
 		os.RemoveAll(dir)
 	})
 	if out, err := c.command("initdb", "-D", c.data(), "-U", "postgres", "-A", "trust", "--no-sync",

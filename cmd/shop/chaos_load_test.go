@@ -67,6 +67,7 @@ type load struct {
 	buyers       []shopper
 	buyEvery     time.Duration
 	rec          *recorder
+	cachedOnly   bool // product pages and cart adds only
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -91,6 +92,9 @@ func (l *load) targeter() vegeta.Targeter {
 			cp = l.cartProducts[l.rng.IntN(len(l.cartProducts))]
 		}
 		l.mu.Unlock()
+		if l.cachedOnly && r >= 0.5 && r < 0.85 {
+			r = 0
+		}
 		base := l.lb.pick()
 		tgt.Method, tgt.Body, tgt.Header = "GET", nil, nil
 		// The fragment names the request for the sample; it is not sent.
