@@ -320,13 +320,29 @@ func runScenario(t *testing.T, pg *pgCluster, sc scenario) row {
 	}
 	r := e.measure(dbs)
 	e.countLosses(&r, viewsBefore, sessionsLost)
+	// What the shops said of their failed requests, by path and error (the test's log).
+	failed := map[string]int{}
+	pathRE, errRE := regexp.MustCompile(`path=(/[a-z]*)`), regexp.MustCompile(`err="?([^"]{0,120})`)
 	for _, s := range e.lb.shops {
 		b, _ := os.ReadFile(s.logPath)
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.Contains(l, "level=ERROR") {
 				r.errorLog += s.name + ": " + l + "\n"
 			}
+			if strings.Contains(l, `msg="request failed`) {
+				var path, msg string
+				if m := pathRE.FindStringSubmatch(l); m != nil {
+					path = m[1]
+				}
+				if m := errRE.FindStringSubmatch(l); m != nil {
+					msg = m[1]
+				}
+				failed[path+" "+msg]++
+			}
 		}
+	}
+	for _, k := range sortedKeys(failed) {
+		t.Logf("shops' failed requests: %d × %s", failed[k], k)
 	}
 	return r
 }
