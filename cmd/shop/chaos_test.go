@@ -432,7 +432,7 @@ func (e *chaosEnv) measure(dbs *dbSampler) row {
 		// Postgres statements per second: normal (median before the fault) and the highest
 		// one-second rate from the fault's start to 5 s after its end.
 		at, rates := dbs.rates()
-		var base []float64
+		var base, during []float64
 		peak := 0.0
 		for i, a := range at {
 			switch {
@@ -440,12 +440,17 @@ func (e *chaosEnv) measure(dbs *dbSampler) row {
 				base = append(base, rates[i])
 			case a.After(e.faultStart) && a.Before(e.faultEnd.Add(5*time.Second)):
 				peak = max(peak, rates[i])
+				during = append(during, rates[i])
 			}
 		}
+		mean := 0.0
+		for _, x := range during {
+			mean += x / float64(len(during))
+		}
 		if b := median(base); b > 0 {
-			r.dbRate = fmt.Sprintf("%.0f → %.0f (×%.1f)", b, peak, peak/b)
+			r.dbRate = fmt.Sprintf("%.0f → mean %.0f (×%.1f), peak %.0f (×%.1f)", b, mean, mean/b, peak, peak/b)
 		} else {
-			r.dbRate = fmt.Sprintf("%.0f → %.0f", b, peak)
+			r.dbRate = fmt.Sprintf("%.0f → mean %.0f, peak %.0f", b, mean, peak)
 		}
 	}
 	r.notes = strings.Join(e.notes, "; ")
