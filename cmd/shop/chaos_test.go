@@ -315,9 +315,11 @@ func runScenario(t *testing.T, pg *pgCluster, sc scenario) row {
 		}
 	}
 	dbs.close()
+	var stopping sync.WaitGroup
 	for _, s := range e.lb.shops {
-		s.stop(t) // graceful: the pending views are flushed
+		stopping.Go(func() { s.stop(t) }) // graceful: the pending views are flushed
 	}
+	stopping.Wait()
 	r := e.measure(dbs)
 	e.countLosses(&r, viewsBefore, sessionsLost)
 	// What the shops said of their failed requests, by path and error (the test's log).
