@@ -10,7 +10,7 @@ import "time"
 var mode = chaosMode{
 	dataset: "dummyjson",
 	rate:    30, pages: 20, cartShoppers: 2, buyers: 1, buyEvery: 500 * time.Millisecond,
-	baseline: 3 * time.Second, fault: 2 * time.Second, pgOutage: 2 * time.Second,
+	baseline: 2 * time.Second, fault: 2 * time.Second, pgOutage: 2 * time.Second,
 	after: 2 * time.Second, recoverCap: 30 * time.Second, drainDelay: time.Second,
 	abandoned: 20, homePages: 20,
 }
