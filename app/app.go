@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -82,6 +83,9 @@ type Config struct {
 	RedisCallTimeout time.Duration   // the guard's bound on one Redis round trip; default 250 ms
 	LeaseWait        time.Duration   // how long a cache miss waits for another loader's fill; default 200 ms
 	QueryTracer      pgx.QueryTracer // also told of every Postgres statement (tests count them); nil for none
+	// Progress, when set, is also written each line of start-up progress: the migrations
+	// and the seed's import (cmd/shop's warming-up page shows them).
+	Progress io.Writer
 	// PGNotify makes Start listen for changes committed in Postgres (pgnotify). On by
 	// default; tests turn it off to see the pub/sub bus alone.
 	PGNotify bool
@@ -297,11 +301,19 @@ func setUpDatabase(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "versions", applied)
+		progress(cfg, fmt.Sprintf("database schema up to date (%d migrations applied)", len(applied)))
 	}
 	if cfg.Seed {
-		return seedIfEmpty(ctx, pool, logger)
+		return seedIfEmpty(ctx, pool, logger, cfg.Progress)
 	}
 	return nil
+}
+
+// progress writes line to cfg.Progress, if set.
+func progress(cfg Config, line string) {
+	if cfg.Progress != nil {
+		fmt.Fprintln(cfg.Progress, line)
+	}
 }
 
 // errDraining is the readiness of an instance that is stopping.

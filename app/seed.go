@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -13,7 +14,8 @@ import (
 
 // seedIfEmpty loads the default data set with its order history into an empty catalog, so a
 // newcomer never sees an empty shop.
-func seedIfEmpty(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+// Each progress line is logged, and written to also when it is set.
+func seedIfEmpty(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, also io.Writer) error {
 	var empty bool
 	if err := pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM products)`).Scan(&empty); err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -23,7 +25,11 @@ func seedIfEmpty(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) e
 	}
 	logger.Info("catalog is empty: seeding the default data set with its order history (SHOP_SEED=false turns this off)",
 		"dataset", dataset.Names[0])
-	progress := slogWriter{logger}
+	var progress io.Writer = slogWriter{logger}
+	if also != nil {
+		progress = io.MultiWriter(progress, also)
+		fmt.Fprintf(also, "importing the default data set %s into the empty catalog\n", dataset.Names[0])
+	}
 	res, err := dataset.Load(ctx, pool, dataset.Names[0], true, progress)
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/money"
@@ -19,6 +18,9 @@ type cartLine struct {
 	Quantity int
 	Subtotal string
 	Error    string // a message next to the line's quantity
+	// Changed says how the line differs from the review the shopper placed the order from
+	// ("" when it does not), for the review shown again after ErrQuoteChanged.
+	Changed string
 }
 
 type cartPage struct {
@@ -33,6 +35,12 @@ type cartPage struct {
 	// Digest is the orders.QuoteDigest of the lines and prices shown: the order is placed
 	// only at those.
 	Digest string
+	// Quoted lists the lines and prices shown, "id:quantity:unit_price" joined by ';': the
+	// review's form carries it, so that a refused order can show what changed.
+	Quoted   string
+	ReadOnly bool // the lines are shown without their forms (never, on the cart page)
+	// totals holds the lines' total per currency, in minor units.
+	totals map[string]int64
 }
 
 // loadCart reads the request's cart with current prices. Lines whose product is gone are
@@ -73,7 +81,9 @@ func (s *Server) loadCart(r *http.Request) (cartPage, error) {
 		page.Totals = append(page.Totals, money.Format(total, currency))
 	}
 	sort.Strings(page.Totals)
+	page.totals = totals
 	page.Digest = orders.QuoteDigest(quotes)
+	page.Quoted = encodeQuotes(quotes)
 	return page, nil
 }
 
@@ -223,42 +233,6 @@ func (s *Server) handleCartRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(ctx, "Removed from your cart.")
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
-}
-
-func (s *Server) handleCheckout(w http.ResponseWriter, r *http.Request) {
-	values, err := parseForm(w, r)
-	if err != nil {
-		s.serveError(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	// The form's key makes a double click, a resubmission or a second tab one order.
-	order, err := s.checkout.Place(ctx, currentUser(ctx).ID, values.Get("checkout_key"), values.Get("cart_digest"))
-	var oos *orders.OutOfStockError
-	switch {
-	case errors.As(err, &oos):
-		s.renderCartProblem(w, r, http.StatusConflict, outOfStockMessage(oos))
-		return
-	case errors.Is(err, orders.ErrEmptyCart):
-		s.renderCartProblem(w, r, http.StatusUnprocessableEntity, "Your cart is empty: add something first.")
-		return
-	case errors.Is(err, orders.ErrQuoteChanged):
-		s.renderCartProblem(w, r, http.StatusConflict, "Your cart or its prices changed since you looked at it: "+
-			"check it below and place the order again. Nothing was ordered.")
-		return
-	case errors.Is(err, orders.ErrCheckoutRunning):
-		s.renderCartProblem(w, r, http.StatusConflict, "This cart is being checked out already, from another tab or window. "+
-			"Look at your orders in a moment; nothing more was ordered.")
-		return
-	case errors.Is(err, orders.ErrMixedCurrency):
-		s.renderCartProblem(w, r, http.StatusConflict, "Your cart holds products priced in different currencies; check them out one currency at a time.")
-		return
-	case err != nil:
-		s.serveError(w, r, err)
-		return
-	}
-	s.flash(ctx, fmt.Sprintf("Thank you! Order #%d is placed.", order.ID))
-	http.Redirect(w, r, "/orders/"+strconv.FormatInt(order.ID, 10), http.StatusSeeOther)
 }
 
 func outOfStockMessage(e *orders.OutOfStockError) string {

@@ -35,6 +35,7 @@ type catalogStore interface {
 	ListFeatured(ctx context.Context, n int) ([]catalog.Product, error)
 	ListBestsellers(ctx context.Context, n int) ([]catalog.Bestseller, error)
 	UpdateProduct(ctx context.Context, id int64, u catalog.ProductUpdate) (catalog.Product, error)
+	AdminList(ctx context.Context, q catalog.AdminQuery) ([]catalog.Product, int, error)
 }
 
 // accountStore is what the account pages need.
@@ -59,7 +60,7 @@ type cartStore interface {
 
 // checkout places the order of a signed-in user's cart (orders.Checkout).
 type checkout interface {
-	Place(ctx context.Context, userID int64, key, quoted string) (orders.Order, error)
+	Place(ctx context.Context, userID int64, key, quoted, address string) (orders.Order, error)
 }
 
 // orderStore is what the order pages need.

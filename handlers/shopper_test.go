@@ -166,7 +166,7 @@ func TestShopperJourney(t *testing.T) {
 	expect(t, "home after register", alice.get("/"), http.StatusOK, "Welcome, Alice!", "Alice", "Sign out")
 	expect(t, "add second product", alice.addToCart(ids[1], 3), http.StatusSeeOther)
 	cart := alice.get("/cart")
-	expect(t, "cart", cart, http.StatusOK, "Place order", `<span class="count">5</span>`)
+	expect(t, "cart", cart, http.StatusOK, "Check out", `<span class="count">5</span>`)
 
 	r := alice.post("/checkout", nil)
 	m := orderPath.FindStringSubmatch(r.location)

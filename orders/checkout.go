@@ -70,11 +70,12 @@ func NewCheckout(carts *Carts, store *Store, products productsChanged, board sal
 // Place places the order of userID's cart under key (from the checkout form; "" or a key
 // that is not 16 to 64 letters, digits, '-' or '_' gets a random one) and returns it — or
 // the order an earlier or concurrent checkout of the same key or cart placed. quoted is the
-// QuoteDigest of the cart as the shopper saw it ("": no check). It returns the errors of
+// QuoteDigest of the cart as the shopper saw it ("": no check); address is where the order
+// goes (stored with it, as given). It returns the errors of
 // PlaceOrder (*OutOfStockError, ErrEmptyCart, ErrMixedCurrency, ErrQuoteChanged), and then
 // nothing was ordered and the cart is as it was; ErrCheckoutRunning; or Redis's or
 // Postgres's error.
-func (c *Checkout) Place(ctx context.Context, userID int64, key, quoted string) (Order, error) {
+func (c *Checkout) Place(ctx context.Context, userID int64, key, quoted, address string) (Order, error) {
 	if !ValidKey(key) {
 		key = NewKey()
 	}
@@ -109,7 +110,7 @@ func (c *Checkout) Place(ctx context.Context, userID int64, key, quoted string) 
 	}
 	lines, err := c.carts.Lines(ctx, cart)
 	if err == nil {
-		order, err = c.store.PlaceOrder(ctx, userID, key, lines, quoted)
+		order, err = c.store.PlaceOrder(ctx, userID, key, lines, quoted, address)
 	}
 	if errors.Is(err, ErrDuplicateKey) {
 		// Placed by a checkout whose claim had lapsed: its own steps run after its commit.

@@ -65,10 +65,37 @@ type Order struct {
 	ID        int64
 	UserID    int64
 	Currency  string // ISO 4217
-	Total     int64  // minor units
+	Total     int64  // minor units: the lines' subtotals plus Delivery
+	Delivery  int64  // the delivery charge in minor units (DeliveryCharge), VAT included
 	Units     int    // sum of quantities
 	CreatedAt time.Time
-	Items     []Item // filled by FindOrder and PlaceOrder, not by ListOrders
+	// ShippingAddress is the address the shopper confirmed at checkout, free text; "" for
+	// imported history and orders placed before addresses were asked for.
+	ShippingAddress string
+	// Status is where the order stands: "placed", "dispatched", "delivered" or "cancelled".
+	Status string
+	Items  []Item // filled by FindOrder and PlaceOrder, not by ListOrders
+}
+
+// LinesTotal is the order's total without delivery, in minor units.
+func (o Order) LinesTotal() int64 { return o.Total - o.Delivery }
+
+// VAT is the VAT included in the order's total (VATIncluded), in minor units.
+func (o Order) VAT() int64 { return VATIncluded(o.Total) }
+
+// StatusText describes Status for the shopper.
+func (o Order) StatusText() string {
+	switch o.Status {
+	case "placed":
+		return "Placed: being packed for dispatch"
+	case "dispatched":
+		return "Dispatched: on its way"
+	case "delivered":
+		return "Delivered"
+	case "cancelled":
+		return "Cancelled"
+	}
+	return o.Status
 }
 
 // Store places and reads orders in Postgres.
@@ -79,21 +106,22 @@ type Store struct {
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-// PlaceOrder places an order of lines for userID in one transaction: the order under its
-// idempotency key, its lines at the products' current prices, and each product's stock
+// PlaceOrder places an order of lines for userID, to be shipped to address, in one
+// transaction: the order under its idempotency key with its delivery charge
+// (DeliveryCharge), its lines at the products' current prices, and each product's stock
 // decremented — guarded so stock never goes below zero. With quoted set (the QuoteDigest of
 // the cart the shopper saw), it places the order only if its lines and prices are exactly
 // those. It returns *OutOfStockError (for the first line that cannot be served),
 // ErrEmptyCart, ErrMixedCurrency or ErrQuoteChanged, and then nothing is written;
 // ErrDuplicateKey when userID already has an order under key.
-func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines []Line, quoted string) (Order, error) {
+func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines []Line, quoted, address string) (Order, error) {
 	if len(lines) == 0 {
 		return Order{}, ErrEmptyCart
 	}
-	order := Order{UserID: userID}
+	order := Order{UserID: userID, ShippingAddress: address, Status: "placed"}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, kind, idempotency_key) VALUES ($1, 'sale', $2)
-			RETURNING id, created_at`, userID, key).Scan(&order.ID, &order.CreatedAt)
+		err := tx.QueryRow(ctx, `INSERT INTO orders (user_id, kind, idempotency_key, shipping_address) VALUES ($1, 'sale', $2, $3)
+			RETURNING id, created_at`, userID, key, address).Scan(&order.ID, &order.CreatedAt)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "orders_idempotency_idx" {
 			return ErrDuplicateKey
@@ -132,7 +160,9 @@ func (s *Store) PlaceOrder(ctx context.Context, userID int64, key string, lines 
 		if quoted != "" && quoted != QuoteDigest(quotesOf(order.Items, order.Currency)) {
 			return ErrQuoteChanged
 		}
-		_, err = tx.Exec(ctx, `UPDATE orders SET currency = $2 WHERE id = $1`, order.ID, order.Currency)
+		order.Delivery = DeliveryCharge(order.Total)
+		order.Total += order.Delivery
+		_, err = tx.Exec(ctx, `UPDATE orders SET currency = $2, delivery = $3 WHERE id = $1`, order.ID, order.Currency, order.Delivery)
 		return err
 	})
 	if err != nil {
@@ -166,14 +196,14 @@ func outOfStock(ctx context.Context, tx pgx.Tx, l Line) error {
 
 // ListOrders returns the orders userID placed, newest first, with totals but not items.
 func (s *Store) ListOrders(ctx context.Context, userID int64) ([]Order, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT o.id, o.user_id, o.currency, o.created_at,
-			coalesce(sum(i.quantity * i.unit_price), 0), coalesce(sum(i.quantity), 0)
+	rows, _ := s.pool.Query(ctx, `SELECT o.id, o.user_id, o.currency, o.created_at, o.status, o.delivery,
+			coalesce(sum(i.quantity * i.unit_price), 0) + o.delivery, coalesce(sum(i.quantity), 0)
 		FROM orders o LEFT JOIN order_items i ON i.order_id = o.id
 		WHERE o.user_id = $1
 		GROUP BY o.id ORDER BY o.created_at DESC, o.id DESC`, userID)
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Order, error) {
 		var o Order
-		err := row.Scan(&o.ID, &o.UserID, &o.Currency, &o.CreatedAt, &o.Total, &o.Units)
+		err := row.Scan(&o.ID, &o.UserID, &o.Currency, &o.CreatedAt, &o.Status, &o.Delivery, &o.Total, &o.Units)
 		return o, err
 	})
 	if err != nil {
@@ -199,8 +229,9 @@ func (s *Store) FindOrderByKey(ctx context.Context, userID int64, key string) (O
 // FindOrder returns order id with its items if userID placed it, else ErrNotFound.
 func (s *Store) FindOrder(ctx context.Context, userID, id int64) (Order, error) {
 	o := Order{ID: id, UserID: userID}
-	err := s.pool.QueryRow(ctx, `SELECT currency, created_at FROM orders WHERE id = $1 AND user_id = $2`,
-		id, userID).Scan(&o.Currency, &o.CreatedAt)
+	err := s.pool.QueryRow(ctx, `SELECT currency, created_at, shipping_address, delivery, status
+		FROM orders WHERE id = $1 AND user_id = $2`,
+		id, userID).Scan(&o.Currency, &o.CreatedAt, &o.ShippingAddress, &o.Delivery, &o.Status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Order{}, fmt.Errorf("orders: find order %d: %w", id, ErrNotFound)
 	}
@@ -214,6 +245,7 @@ func (s *Store) FindOrder(ctx context.Context, userID, id int64) (Order, error) 
 	if err != nil {
 		return Order{}, fmt.Errorf("orders: items of order %d: %w", id, err)
 	}
+	o.Total = o.Delivery
 	for _, it := range o.Items {
 		o.Total += it.Subtotal()
 		o.Units += it.Quantity

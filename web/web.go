@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,9 +58,38 @@ var funcs = template.FuncMap{
 	"percent": func(r float64) string { return fmt.Sprintf("%.1f %%", 100*r) },
 	// dur formats a duration as Go writes it, e.g. "5s", "50ms".
 	"dur": func(d time.Duration) string { return d.String() },
+	// fieldErr pairs a form field's id with its error message ("" for none), for the
+	// field-error partial: the message gets the id "<id>-error".
+	"fieldErr": func(id string, msg any) fieldError { return fieldError{ID: id, Msg: text(msg)} },
+	// invalid returns a form control's ARIA attributes: aria-describedby naming the
+	// descriptions in also and, when msg (its error) is set, aria-invalid and the error's
+	// "<id>-error", so that a screen reader reads the error with the field.
+	"invalid": func(id string, msg any, also ...string) template.HTMLAttr {
+		ids := slices.Clone(also)
+		attrs := ""
+		if text(msg) != "" {
+			ids = append(ids, id+"-error")
+			attrs = `aria-invalid="true" `
+		}
+		if len(ids) == 0 {
+			return ""
+		}
+		return template.HTMLAttr(attrs + `aria-describedby="` + template.HTMLEscapeString(strings.Join(ids, " ")) + `"`)
+	},
 	// secs formats a duration in whole seconds, e.g. "293 s".
 	"secs": func(d time.Duration) string { return fmt.Sprintf("%d s", int(d.Round(time.Second).Seconds())) },
 }
+
+// text is msg as a string: "" for nil (a missing key of a nil map of errors).
+func text(msg any) string {
+	if msg == nil {
+		return ""
+	}
+	return fmt.Sprint(msg)
+}
+
+// fieldError is a form field's id and its error message, for the field-error partial.
+type fieldError struct{ ID, Msg string }
 
 // ParseTemplates parses every page under templates/pages with the layout and partials.
 // Any parse error is returned: the shop must not start with a broken page.

@@ -61,11 +61,20 @@ func TestAdminEmailOfAShopper(t *testing.T) {
 	if base == "" {
 		t.Fatalf("the shop never listened; logs:\n%s", logs)
 	}
-	resp, err := http.Get(base + "/healthz")
-	if err != nil {
-		t.Fatal(err)
+	// The port opens while the shop warms up: wait until it is built (the admin step done).
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the shop never became ready; logs:\n%s", logs)
+		}
 	}
-	resp.Body.Close()
 
 	var isAdmin bool
 	if err := conn.QueryRow(ctx, `SELECT is_admin FROM users WHERE email = 'boss@example.com'`).Scan(&isAdmin); err != nil || isAdmin {

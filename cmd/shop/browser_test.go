@@ -98,6 +98,18 @@ func signUp(base, email, name string) chromedp.Action[chromedp.Void] {
 	)
 }
 
+// toReview goes from the cart page through the checkout's address step, typing address, to
+// the review, whose "Place order" button it waits for.
+func toReview(address string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(chromedp.CSS(`form[action="/checkout/address"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#address")),
+		chromedp.SetValue(chromedp.CSS("#address"), address),
+		chromedp.Submit(chromedp.CSS("#address")),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/checkout"] button`)),
+	)
+}
+
 // newChromium starts a headless Chromium for the test, with a deadline for the whole test.
 func newChromium(t *testing.T) context.Context {
 	t.Helper()
@@ -137,6 +149,7 @@ func TestBrowserJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS("form.add button")),
 		chromedp.WaitVisible(chromedp.CSS("table.cart")),
 
+		toReview("Erin Example\n1 Test Street\nLeeds LS1 1AA"),
 		chromedp.Click(chromedp.CSS(`form[action="/checkout"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("article.order")),
 	)
@@ -158,7 +171,7 @@ func TestBrowserJourney(t *testing.T) {
 	if !strings.HasPrefix(heading, "Order #") {
 		t.Errorf("last page heading = %q, want Order #…", heading)
 	}
-	for _, want := range []string{"WHITE HANGING HEART T-LIGHT HOLDER", "Thank you!", "Total"} {
+	for _, want := range []string{"WHITE HANGING HEART T-LIGHT HOLDER", "Thank you!", "Total", "VAT included", "1 Test Street", "Placed"} {
 		if !strings.Contains(orderText, want) {
 			t.Errorf("order page lacks %q:\n%s", want, orderText)
 		}
@@ -186,10 +199,10 @@ func TestBrowserDoubleClickAndRedirect(t *testing.T) {
 	err := chromedp.Do(ctx, signUp(lb.URL, "gus@example.com", "Gus"),
 		chromedp.Navigate(lb.URL+"/products/1"),
 		chromedp.Click(chromedp.CSS("form.add button")),
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/checkout"] button`)),
+		toReview("Gus\n2 Test Street\nYork"),
 	)
 	if err != nil {
-		t.Fatalf("to the cart: %v", err)
+		t.Fatalf("to the review: %v", err)
 	}
 	// The second click comes while the first checkout is still running: the first waits on a
 	// lock of the orders table (reads pass) until both clicks were sent.
@@ -204,6 +217,9 @@ func TestBrowserDoubleClickAndRedirect(t *testing.T) {
 	}
 	// Both clicks are mouse clicks at the button's place on the screen, as a hand makes them
 	// (the page is still there while its first submission waits for an answer).
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS(`form[action="/checkout"] button`))); err != nil {
+		t.Fatal(err)
+	}
 	box, err := chromedp.Run(ctx, chromedp.Dimensions(chromedp.CSS(`form[action="/checkout"] button`)))
 	if err != nil {
 		t.Fatal(err)

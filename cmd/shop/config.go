@@ -47,6 +47,9 @@ type config struct {
 	// databaseURLSet and redisURLSet say whether the URLs were given, or are defaults
 	// that embedded mode may replace when nothing listens on them.
 	databaseURLSet, redisURLSet bool
+	// redisConfigured says whether any Redis setting was given (a URL, the ElastiCache
+	// secret, a reader, a mode or a CA file): then embedded mode never replaces Redis.
+	redisConfigured bool
 }
 
 // loadConfig reads and validates the configuration. Every error names the variable and what
@@ -135,6 +138,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if cfg.RedisCluster && cfg.RedisReaderURL != "" {
 		errs = append(errs, errors.New("SHOP_REDIS_READER_URL: not with SHOP_REDIS_MODE=cluster (a cluster has no reader endpoint)"))
+	}
+	for _, name := range []string{"SHOP_REDIS_URL", "SHOP_ELASTICACHE_SECRET", "SHOP_REDIS_READER_URL", "SHOP_REDIS_MODE", "SHOP_REDIS_CA_FILE"} {
+		cfg.redisConfigured = cfg.redisConfigured || getenv(name) != ""
 	}
 	if v := getenv("SHOP_REDIS_CA_FILE"); v != "" {
 		if _, err := redisconn.Parse(cfg.RedisURL, v); err != nil {

@@ -22,8 +22,20 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "shop:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is the process's exit status for what run returned: 0 for nil, 2 for a command
+// line the shop does not understand (as the flag package does), 1 for anything else.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
 }
 
 const usage = `usage: shop [command]
@@ -36,9 +48,12 @@ Commands:
                          its order history; running it twice changes nothing
   leaderboard rebuild    recompute every bestseller board in Redis from the orders in
                          Postgres and swap them in atomically
+  load [flags]           send a shopper mix to a running shop and write a JSON summary and
+                         an HTML report (shop load --help)
   help                   show this text
 
-Configuration is read from SHOP_* environment variables; see README.md.
+Configuration is read from SHOP_* environment variables; see README.md. shop load reads
+none: it is a client of a running shop.
 `
 
 // errUsage is returned for a command line the shop does not understand.
@@ -55,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "load":
+		return loadCommand(ctx, rest, stdout, stderr)
 	case "serve", "migrate", "seed", "leaderboard":
 	default:
 		fmt.Fprint(stderr, usage)

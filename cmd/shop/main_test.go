@@ -77,6 +77,15 @@ type running struct {
 // stopped, and must exit cleanly, when the test ends in any case.
 func startRun(t *testing.T, env map[string]string) running {
 	t.Helper()
+	s := launchRun(t, env)
+	s.waitReady(t, http.StatusOK)
+	return s
+}
+
+// launchRun runs the shop with env and returns as soon as its port is open (it may still
+// be warming up); it is stopped, and must exit cleanly, when the test ends.
+func launchRun(t *testing.T, env map[string]string) running {
+	t.Helper()
 	env["SHOP_ADDR"] = "127.0.0.1:0"
 	if _, ok := env["SHOP_METRICS_ADDR"]; !ok {
 		env["SHOP_METRICS_ADDR"] = "127.0.0.1:0"
@@ -114,18 +123,34 @@ func startRun(t *testing.T, env map[string]string) running {
 		default:
 		}
 		if m := listeningLine.FindStringSubmatch(logs.String()); m != nil {
-			base := "http://" + m[1]
-			if resp, err := http.Get(base + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return running{url: base, logs: logs, stop: cancel, finished: finished, err: &runErr}
-				}
+			return running{url: "http://" + m[1], logs: logs, stop: cancel, finished: finished, err: &runErr}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the shop never opened its port; logs:\n%s", logs)
+	return running{}
+}
+
+// waitReady waits (up to 3 minutes: a first start imports the catalog) until /readyz
+// answers want.
+func (s running) waitReady(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.finished:
+			t.Fatalf("run returned early: %v\nlogs:\n%s", *s.err, s.logs)
+		default:
+		}
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("shop never became ready; logs:\n%s", logs)
-	return running{}
+	t.Fatalf("/readyz never answered %d; logs:\n%s", want, s.logs)
 }
 
 func body(t *testing.T, url string) (int, string) {
@@ -200,9 +225,55 @@ func TestCacheOffStillCounts(t *testing.T) {
 	}
 }
 
+// seedLockKey is the advisory lock dataset.Load takes for its transaction ("shopseed").
+const seedLockKey = 0x73686f7073656564
+
+// TestServeSeedsAnEmptyDatabase starts the shop on a real empty database. Its port opens at
+// once and serves the warming-up page while the catalog is imported — held here by taking
+// the import's advisory lock first — then the shop, with fresh planner statistics.
 func TestServeSeedsAnEmptyDatabase(t *testing.T) {
 	dbURL := testenv.EmptyDB(t) // not even migrated
-	url := startShop(t, map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL()})
+	ctx := context.Background()
+	hold, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close(ctx)
+	if _, err := hold.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(seedLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	s := launchRun(t, map[string]string{"SHOP_DATABASE_URL": dbURL, "SHOP_REDIS_URL": testenv.RedisURL()})
+	url := s.url
+	// Warming up until the import gets the lock: wait for the progress line that says so.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url + "/products")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "warming up") {
+			t.Fatalf("GET /products while warming up = %d (Retry-After %q), want 503 with Retry-After and the warming-up page:\n%s",
+				resp.StatusCode, resp.Header.Get("Retry-After"), b)
+		}
+		if strings.Contains(string(b), "importing the default data set") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the warming-up page never showed the import:\n%s\nlogs:\n%s", b, s.logs)
+		}
+	}
+	if status, _ := body(t, url+"/healthz"); status != http.StatusOK {
+		t.Errorf("/healthz while warming up = %d, want 200", status)
+	}
+	if status, _ := body(t, url+"/readyz"); status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while warming up = %d, want 503", status)
+	}
+	if _, err := hold.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(seedLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	s.waitReady(t, http.StatusOK)
+
 	status, page := body(t, url+"/")
 	if status != 200 || !strings.Contains(page, "POPCORN HOLDER") {
 		t.Errorf("GET / = %d, want 200 with the bestsellers of the imported history", status)
@@ -211,6 +282,15 @@ func TestServeSeedsAnEmptyDatabase(t *testing.T) {
 	var lines int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM order_items`).Scan(&lines); err != nil || lines != 541_909 {
 		t.Errorf("order lines after first start = %d (%v), want 541909", lines, err)
+	}
+	var unanalyzed []string
+	// Column statistics exist once a table was analysed (pg_stats reads pg_statistic, which
+	// ANALYZE writes synchronously; the pg_stat_* views may lag).
+	rows, _ := pool.Query(ctx, `SELECT t FROM unnest(ARRAY['products', 'orders', 'order_items']) t
+		WHERE NOT EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = 'public' AND s.tablename = t)`)
+	unanalyzed, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(unanalyzed) > 0 {
+		t.Errorf("tables without statistics after the import: %v (%v), want none (ANALYZE)", unanalyzed, err)
 	}
 }
 

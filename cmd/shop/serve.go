@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shopcache/shop/app"
+	"github.com/shopcache/shop/handlers"
 )
 
 // serve runs the shop until ctx ends, then shuts down gracefully: /readyz turns 503 at once
@@ -17,28 +18,57 @@ import (
 // and stops sending to it, and what it still sends is served), then the HTTP server stops
 // (in-flight requests finish), then the background work (pending views are flushed), then
 // the connections.
+//
+// The port opens first: while the shop is built (migrations, and on a first start the
+// catalog's import, which takes a while) it serves the warming-up page (handlers.WarmUp:
+// /healthz 200, /readyz 503, every page 503 with Retry-After and the import's progress).
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("SHOP_ADDR: %w", err)
+	}
+	warm := handlers.NewWarmUp()
+	srv := newServer(ctx, cfg, logger, warm)
+	logger.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	stopNow := func() {
+		_ = srv.Close()
+		<-errc
+	}
+
 	stopEmbedded, err := startEmbedded(&cfg, logger, tcpListening)
 	if err != nil {
+		stopNow()
 		return err
 	}
 	defer stopEmbedded()
 	logger.Info("starting", "config", cfg)
 
+	cfg.Progress = warm
 	shop, err := app.New(ctx, cfg.Config, logger)
 	if err != nil {
+		stopNow()
+		if ctx.Err() != nil { // told to stop while warming up: a clean stop, not a failure
+			logger.Info("stopped while warming up", "err", err)
+			return nil
+		}
 		return err
 	}
 	defer shop.Close()
 	if cfg.MetricsAddr != "" {
 		stop, err := serveMetrics(cfg.MetricsAddr, shop.Metrics.Handler(), logger)
 		if err != nil {
+			stopNow()
 			return err
 		}
 		defer stop()
 	}
 	shop.Start(ctx)
-	err = listenAndServe(ctx, cfg, logger, shop.Handler, shop.Drain, shop.Live.Close)
+	srv.RegisterOnShutdown(shop.Live.Close)
+	warm.Ready(shop.Handler)
+	logger.Info("ready: serving the shop", "addr", ln.Addr().String())
+	err = serveUntilDone(ctx, cfg, logger, srv, errc, shop.Drain)
 
 	fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -50,16 +80,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	return err
 }
 
-// listenAndServe serves handler on cfg.Addr until ctx ends; then it calls drain, keeps
-// serving for cfg.DrainDelay, and gives in-flight requests cfg.ShutdownTimeout to finish.
-// onShutdown functions run when shutdown begins (to end streaming responses, which Shutdown
-// would otherwise wait for).
-func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler, drain func(), onShutdown ...func()) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("SHOP_ADDR: %w", err)
-	}
-	srv := &http.Server{
+// newServer returns the shop's HTTP server for handler.
+func newServer(ctx context.Context, cfg config, logger *slog.Logger, handler http.Handler) *http.Server {
+	return &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -69,12 +92,14 @@ func listenAndServe(ctx context.Context, cfg config, logger *slog.Logger, handle
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	for _, f := range onShutdown {
-		srv.RegisterOnShutdown(f)
-	}
-	logger.Info("listening", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+}
+
+// serveUntilDone waits for ctx to end while srv serves (errc receives what its Serve
+// returned); then it calls drain, keeps serving for cfg.DrainDelay, and gives in-flight
+// requests cfg.ShutdownTimeout to finish. Functions registered with srv.RegisterOnShutdown
+// run when shutdown begins (to end streaming responses, which Shutdown would otherwise wait
+// for).
+func serveUntilDone(ctx context.Context, cfg config, logger *slog.Logger, srv *http.Server, errc <-chan error, drain func()) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)

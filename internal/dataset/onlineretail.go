@@ -119,7 +119,7 @@ func readRetailProducts() ([]productRow, error) {
 		return nil, fmt.Errorf("%s: %w", retailProductsFile, err)
 	}
 	col, err := columns(header, "stock_code", "name", "price_gbp", "is_merchandise",
-		"customers", "units_sold", "first_sold", "last_sold")
+		"customers", "units_sold", "first_sold", "last_sold", "order_lines")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", retailProductsFile, err)
 	}
@@ -152,6 +152,10 @@ func readRetailProducts() ([]productRow, error) {
 		if p.merchandise {
 			p.stock = max(units/12, 10)
 		}
+		if p.lines, err = strconv.Atoi(get("order_lines")); err != nil {
+			return nil, fmt.Errorf("%s:%d: order_lines: %w", retailProductsFile, line, err)
+		}
+		p.units = units
 		if get("first_sold") != "" {
 			p.description = fmt.Sprintf("Sold by a UK gift retailer from %s to %s, to %s customers.",
 				get("first_sold"), get("last_sold"), get("customers"))

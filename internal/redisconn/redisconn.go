@@ -154,7 +154,13 @@ func (s Settings) Check(ctx context.Context, cluster bool) error {
 	c := s.Client()
 	defer c.Close()
 	info, err := c.Info(ctx, "cluster").Result()
-	if err != nil {
+	var reply redis.Error
+	switch {
+	case errors.As(err, &reply):
+		// The server answered, but has no cluster section (the shop's in-process Redis,
+		// miniredis, knows only a few): it is no cluster node.
+		info = ""
+	case err != nil:
 		return fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
 	enabled := strings.Contains(info, "cluster_enabled:1")

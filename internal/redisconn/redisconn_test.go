@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/internal/testenv"
 )
@@ -71,5 +73,19 @@ func TestCheckWantsTheConfiguredMode(t *testing.T) {
 		if err := s.Check(ctx, tc.cluster); !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
 			t.Errorf("%s: Check = %v, want %v", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestCheckAcceptsTheInProcessRedis: the embedded mode's miniredis answers PING but has no
+// INFO cluster section; it is a standalone Redis, not an unreachable one (no false warning).
+func TestCheckAcceptsTheInProcessRedis(t *testing.T) {
+	mr := miniredis.RunT(t)
+	s, _ := redisconn.Parse("redis://"+mr.Addr()+"/0", "")
+	ctx := context.Background()
+	if err := s.Check(ctx, false); err != nil {
+		t.Errorf("Check of miniredis = %v, want nil", err)
+	}
+	if err := s.Check(ctx, true); !errors.Is(err, redisconn.ErrMode) {
+		t.Errorf("Check of miniredis in cluster mode = %v, want ErrMode", err)
 	}
 }
