@@ -163,7 +163,7 @@ func fromResult(res *vegeta.Result) sample {
 }
 
 // buy is one buyer's loop: add a product, read the cart (its checkout key and digest),
-// check out; one round per buyEvery.
+// check out with a delivery address; one round per buyEvery.
 func (l *load) buy(i int, b shopper) {
 	tick := time.NewTicker(l.buyEvery)
 	defer tick.Stop()
@@ -201,7 +201,8 @@ func (l *load) buy(i int, b shopper) {
 			continue
 		}
 		step("checkout", func(base string) (int, string, string, error) {
-			return b.post(base, "/checkout", url.Values{"checkout_key": {key[1]}, "cart_digest": {digest[1]}})
+			return b.post(base, "/checkout", url.Values{"checkout_key": {key[1]}, "cart_digest": {digest[1]},
+				"address": {"Chaos Shopper\n1 Loopback Lane\nLocalhost LH1 1AA"}})
 		})
 	}
 }
@@ -349,10 +350,10 @@ func statusCounts(samples []sample) string {
 		return "none"
 	}
 	var parts []string
-	for _, k := range sortedKeys(counts) {
+	for _, k := range chaosKeys(counts) {
 		n := 0
 		var kinds []string
-		for _, kind := range sortedKeys(counts[k]) {
+		for _, kind := range chaosKeys(counts[k]) {
 			n += counts[k][kind]
 			kinds = append(kinds, fmt.Sprintf("%s %d", kind, counts[k][kind]))
 		}
@@ -361,7 +362,7 @@ func statusCounts(samples []sample) string {
 	return strings.Join(parts, "; ")
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+func chaosKeys[V any](m map[string]V) []string {
 	var keys []string
 	for k := range m {
 		keys = append(keys, k)

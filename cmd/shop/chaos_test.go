@@ -345,7 +345,7 @@ func runScenario(t *testing.T, pg *pgCluster, sc scenario) row {
 			}
 		}
 	}
-	for _, k := range sortedKeys(failed) {
+	for _, k := range chaosKeys(failed) {
 		t.Logf("shops' failed requests: %d × %s", failed[k], k)
 	}
 	return r
