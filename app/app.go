@@ -56,12 +56,18 @@ type Config struct {
 	AdminEmail         string        // SHOP_ADMIN_EMAIL: an admin account made or updated at start
 	AdminPassword      string        // SHOP_ADMIN_PASSWORD (secret)
 
-	CacheEnabled            bool            // SHOP_CACHE: on (default) or off, to compare
-	DBLatency               time.Duration   // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
-	TTL                     cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
-	L1                      cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
-	ViewsFlushInterval      time.Duration   // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
-	LeaderboardRepairPeriod time.Duration   // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
+	CacheEnabled bool            // SHOP_CACHE: on (default) or off, to compare
+	DBLatency    time.Duration   // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
+	TTL          cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
+	L1           cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
+	// RefreshAheadBeta is SHOP_REFRESH_AHEAD_BETA: the beta of refresh-ahead (cache/refresh.go),
+	// which reloads a hot value just before it expires; 0 turns it off.
+	RefreshAheadBeta float64
+	// WarmUp is SHOP_WARM_UP: how many of the all-time bestsellers' product pages Start reads
+	// through the cache in the background (warmup.go); 0: none.
+	WarmUp                  int
+	ViewsFlushInterval      time.Duration // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	LeaderboardRepairPeriod time.Duration // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	LoginLimitAccount ratelimit.Limit // SHOP_LOGIN_LIMIT_ACCOUNT: sign-in attempts per account (e-mail)
 	LoginLimitIP      ratelimit.Limit // SHOP_LOGIN_LIMIT_IP: sign-in attempts per client address
@@ -103,6 +109,8 @@ func Defaults(databaseURL, redisURL string) Config {
 		CacheEnabled:            true,
 		TTL:                     cache.DefaultPolicy(),
 		L1:                      cache.L1Options{Size: 10_000, TTL: 5 * time.Second},
+		RefreshAheadBeta:        1,
+		WarmUp:                  100,
 		ViewsFlushInterval:      5 * time.Second,
 		LeaderboardRepairPeriod: time.Minute,
 		PGNotify:                true,
@@ -211,7 +219,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	copts := cache.Options{
 		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
 		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, StaleIfError: cfg.StaleIfError, Disabled: !cfg.CacheEnabled,
-		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
+		RefreshAheadBeta: cfg.RefreshAheadBeta,
+		OnLag:            func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
 	}
 	if cfg.RedisReaderURL != "" {
 		readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)
@@ -349,8 +358,8 @@ func (a *App) Listening() <-chan struct{} { return a.listener.Ready() }
 
 // Start builds the bestseller boards when Redis has none (first start, or Redis lost them),
 // then starts the background work: the boards' repair loop and live stream, the views
-// flusher, and the invalidation listeners (Redis pub/sub, keyspace expirations, Postgres
-// LISTEN). Stop ends them.
+// flusher, the invalidation listeners (Redis pub/sub, keyspace expirations, Postgres
+// LISTEN), and the warm-up of the bestsellers' product pages (warmup.go). Stop ends them.
 func (a *App) Start(ctx context.Context) {
 	if ok, err := a.Board.Exists(ctx); err != nil {
 		a.log.Warn("leaderboard: Redis not answering; the boards are built when it does", "err", err)
@@ -372,6 +381,7 @@ func (a *App) Start(ctx context.Context) {
 	if a.cfg.PGNotify {
 		a.workers.Go(func() { a.listener.Run(background) })
 	}
+	a.workers.Go(func() { a.warmUp(background) })
 }
 
 // Stop ends the background work Start began — streams to browsers first (so that an HTTP

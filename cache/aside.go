@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,9 +50,12 @@ type Aside[T any] struct {
 	group *singleflight.Group
 	near  *near[T] // nil without an L1
 
-	// The shared loads in progress (loadShared), by key, under mu.
-	mu      sync.Mutex
-	flights map[string]*flight
+	// The shared loads in progress (loadShared), and the keys being refreshed ahead of
+	// their expiry (maybeRefresh), by key, under mu.
+	mu         sync.Mutex
+	flights    map[string]*flight
+	refreshing map[string]bool
+	lastLoad   atomic.Int64 // how long the last load took, ns: the delta of entries without their own
 
 	// Test hooks, set from export_test.go: afterLoad runs after a load and before the fill
 	// (to make races deterministic); unprotected fills with a plain SET, no lease and no
@@ -68,7 +72,7 @@ func NewAside[T any](c *Cache, name string, o AsideOptions) *Aside[T] {
 	if o.LeaseWait <= 0 {
 		o.LeaseWait = c.leaseWait
 	}
-	a := &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group), flights: map[string]*flight{}}
+	a := &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group), flights: map[string]*flight{}, refreshing: map[string]bool{}}
 	if o.L1.Size > 0 {
 		a.near = newNear[T](name, o.L1)
 		c.register(a.near, a.stats, o.KeyPrefixes)
@@ -81,15 +85,24 @@ func NewAside[T any](c *Cache, name string, o AsideOptions) *Aside[T] {
 // Name is the cache's name, as in metrics.
 func (a *Aside[T]) Name() string { return a.name }
 
-// entry is a value as stored: "<version>:<json>", or a tombstone "0:" for "not found".
+// entry is a value as stored: "<version>:<json>", or "<version>:@<delta µs>:<json>" when it
+// carries the time its load took (delta, for refresh-ahead), or a tombstone "0:" for "not
+// found". Both shapes start with "<version>:", which is all the Lua scripts read; the
+// entry's expiry is the key's own TTL, read with it (PTTL) in the same round trip.
 type entry struct {
 	version  int64
+	delta    time.Duration // how long the load that produced it took; 0 when not recorded
 	payload  string
 	negative bool
 }
 
-func encode(version int64, payload []byte) string {
-	return strconv.FormatInt(version, 10) + ":" + string(payload)
+// encode returns the stored form of payload at version, loaded in delta (0: not recorded).
+func encode(version int64, delta time.Duration, payload []byte) string {
+	head := strconv.FormatInt(version, 10) + ":"
+	if delta > 0 {
+		head += "@" + strconv.FormatInt(max(delta.Microseconds(), 1), 10) + ":"
+	}
+	return head + string(payload)
 }
 
 const tombstone = "0:"
@@ -100,7 +113,16 @@ func decodeEntry(s string) (entry, error) {
 	if !ok || err != nil {
 		return entry{}, fmt.Errorf("cache: malformed entry %.20q", s)
 	}
-	return entry{version: version, payload: payload, negative: version == 0}, nil
+	e := entry{version: version, payload: payload, negative: version == 0}
+	if rest, ok := strings.CutPrefix(payload, "@"); ok { // JSON never starts with "@"
+		d, p, ok := strings.Cut(rest, ":")
+		us, err := strconv.ParseInt(d, 10, 64)
+		if !ok || err != nil || us < 0 {
+			return entry{}, fmt.Errorf("cache: malformed entry %.20q", s)
+		}
+		e.delta, e.payload = time.Duration(us)*time.Microsecond, p
+	}
+	return e, nil
 }
 
 // Get returns the value of key: from Redis on a hit; else from load, filling Redis. While
@@ -120,7 +142,10 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 		return v, Bypass, 0, err
 	}
 	if a.near != nil {
-		if v, ttl, ok := a.near.get(key); ok {
+		if v, ttl, meta, ok := a.near.get(key); ok {
+			if a.c.beta > 0 {
+				a.maybeRefresh(key, load, meta.delta, time.Until(meta.expires))
+			}
 			return v, HitL1, ttl, nil
 		}
 	}
@@ -139,7 +164,8 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 	case err == nil:
 		var v T
 		if jerr := json.Unmarshal([]byte(e.payload), &v); jerr == nil {
-			a.keepNear(key, v, e.version)
+			a.keepNear(key, v, e.version, ttl, e.delta)
+			a.maybeRefresh(key, load, e.delta, ttl)
 			return v, HitRedis, ttl, nil
 		}
 		// An entry this code cannot read (an older shape): load and refill over it.
@@ -200,10 +226,11 @@ func (a *Aside[T]) read(ctx context.Context, client redis.UniversalClient, key s
 	return e, max(pttl.Val(), 0), nil
 }
 
-// keepNear puts a value read from Redis or loaded into the near cache, if there is one.
-func (a *Aside[T]) keepNear(key string, v T, version int64) {
+// keepNear puts a value read from Redis or loaded into the near cache, if there is one,
+// with the TTL its Redis entry has left and the time its load took (0: not recorded).
+func (a *Aside[T]) keepNear(key string, v T, version int64, ttlLeft, delta time.Duration) {
 	if a.near != nil {
-		a.near.put(key, v, version)
+		a.near.put(key, v, version, freshness{expires: time.Now().Add(ttlLeft), delta: delta})
 	}
 }
 

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -39,6 +40,11 @@ type Options struct {
 	// is answered with the old value, marked Stale, when that load fails (the database is
 	// down or too slow). Zero keeps nothing past the TTL.
 	StaleIfError time.Duration
+	// RefreshAheadBeta is the beta of refresh-ahead (refresh.go): a read reloads a value
+	// early, in the background under its lease, with a probability that grows as its expiry
+	// nears, the sooner the larger beta and the slower its load. 1 is the paper's optimum;
+	// zero (or less) turns refresh-ahead off.
+	RefreshAheadBeta float64
 }
 
 // Cache is the Redis side that every strategy shares: the client, the key prefix, and the
@@ -57,7 +63,9 @@ type Cache struct {
 	instance   string
 	lags       lagWindow
 	subscribed chan struct{}
-	witness    Witness // nil: every gap in the subscription flushes the near caches
+	witness    Witness        // nil: every gap in the subscription flushes the near caches
+	beta       float64        // Options.RefreshAheadBeta
+	rand       func() float64 // uniform in [0, 1): the XFetch draw; tests replace it
 
 	mu       sync.Mutex
 	stats    map[string]*Stats
@@ -76,7 +84,7 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 	c := &Cache{
 		rdb: rdb, reader: o.Reader, disabled: o.Disabled, prefix: o.Prefix, leaseWait: o.LeaseWait, observer: o.Observer,
 		loadMax: o.LoadTimeout, grace: max(o.StaleIfError, 0), log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
-		subscribed: make(chan struct{}),
+		subscribed: make(chan struct{}), beta: o.RefreshAheadBeta, rand: rand.Float64,
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"errors"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,8 +91,8 @@ func TestCacheAsideHitMissFillTTL(t *testing.T) {
 		t.Errorf("TTL = %v, want within 100 s ± 10 %%", ttl)
 	}
 	raw := rdb.Get(ctx, prefix+"thing:1").Val()
-	if raw != `1:{"Name":"lantern"}` {
-		t.Errorf("stored %q, want the versioned JSON", raw)
+	if !regexp.MustCompile(`^1:@\d+:\{"Name":"lantern"\}$`).MatchString(raw) {
+		t.Errorf("stored %q, want the version, the load time in µs, the JSON", raw)
 	}
 	s := c.Stats()[0]
 	if s.Misses != 1 || s.HitsRedis != 2 || s.Loads != 1 || s.HitRatio() < 0.66 {

@@ -19,3 +19,14 @@ func (a *Aside[T]) Waiters(key string) int {
 	}
 	return 0
 }
+
+// SetRand replaces the uniform draw of refresh-ahead (XFetch) with f: 0 makes every read of
+// a value refresh it early (when beta is above 0), values near 1 almost none.
+func (c *Cache) SetRand(f func() float64) { c.rand = f }
+
+// Refreshing is the number of refreshes ahead of expiry this Aside runs in the background.
+func (a *Aside[T]) Refreshing() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.refreshing)
+}

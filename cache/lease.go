@@ -25,7 +25,7 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 			return zero, err
 		}
 		payload, _ := json.Marshal(v)
-		_ = a.c.rdb.Set(ctx, a.c.Key(key), encode(version, payload), a.c.storedFor(a.o.TTL.Next())).Err()
+		_ = a.c.rdb.Set(ctx, a.c.Key(key), encode(version, 0, payload), a.c.storedFor(a.o.TTL.Next())).Err()
 		return v, nil
 	}
 
@@ -44,7 +44,9 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 	}
 
 	a.stats.loads.Add(1)
+	start := time.Now()
 	v, version, err := load(ctx)
+	delta := time.Since(start)
 	if a.afterLoad != nil {
 		a.afterLoad(key)
 	}
@@ -62,8 +64,10 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 	if err != nil {
 		return zero, fmt.Errorf("cache: encode %s: %w", key, err)
 	}
-	if a.fill(ctx, key, token, encode(version, payload), a.o.TTL.Next(), version) {
-		a.keepNear(key, v, version)
+	a.lastLoad.Store(int64(delta))
+	ttl := a.o.TTL.Next()
+	if a.fill(ctx, key, token, encode(version, delta, payload), ttl, version) {
+		a.keepNear(key, v, version, ttl, delta)
 	}
 	return v, nil
 }
@@ -91,7 +95,8 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 			return v, a.o.NotFound, true
 		}
 		if json.Unmarshal([]byte(e.payload), &v) == nil {
-			a.keepNear(key, v, e.version)
+			left, _ := a.c.fresh(ttl)
+			a.keepNear(key, v, e.version, left, e.delta)
 			return v, nil, true
 		}
 		return v, nil, false
@@ -103,8 +108,18 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 // stored (fillScript), and reports whether it did. A refused fill means a writer got there
 // first: its state stands.
 func (a *Aside[T]) fill(ctx context.Context, key, token, value string, ttl time.Duration, version int64) bool {
+	return a.fillAs(ctx, key, token, value, ttl, version, false)
+}
+
+// fillAs is fill; with renew set (refresh-ahead) it also replaces an entry of the same
+// version that is still fresh, to give it its new TTL.
+func (a *Aside[T]) fillAs(ctx context.Context, key, token, value string, ttl time.Duration, version int64, renew bool) bool {
+	renewArg := "0"
+	if renew {
+		renewArg = "1"
+	}
 	stored, err := fillScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
-		token, value, a.c.storedFor(ttl).Milliseconds(), version, a.c.grace.Milliseconds()).Int64()
+		token, value, a.c.storedFor(ttl).Milliseconds(), version, a.c.grace.Milliseconds(), renewArg).Int64()
 	a.countError(err)
 	if err == nil && stored == 0 {
 		a.stats.fillsRefused.Add(1)
@@ -127,10 +142,11 @@ const storedAtLeast = `local function storedAtLeast(key, version)
 end
 `
 
-// fillScript: KEYS value, lease; ARGV token, entry, ttl ms, version, stale grace ms. Stores
-// the entry only if the caller still holds the lease and nothing as new is stored — a value
-// of the same version kept past its TTL (PTTL at or below the grace) is replaced, so that
-// it is fresh again. Returns 1 if stored.
+// fillScript: KEYS value, lease; ARGV token, entry, ttl ms, version, stale grace ms, renew
+// ("1" or absent). Stores the entry only if the caller still holds the lease and nothing as
+// new is stored — a value of the same version is replaced when it is kept past its TTL (PTTL
+// at or below the grace), so that it is fresh again, or when renew is "1" (refresh-ahead).
+// Returns 1 if stored.
 // The lease is left to expire, not deleted: a reader that missed just before the fill and
 // comes for the lease just after it finds it taken, waits, and reads the filled value
 // instead of loading again.
@@ -138,8 +154,8 @@ var fillScript = redis.NewScript(storedAtLeast + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if storedAtLeast(KEYS[1], ARGV[4]) then
   local grace = tonumber(ARGV[5] or 0)
-  local staleSame = grace > 0 and not storedAtLeast(KEYS[1], tonumber(ARGV[4]) + 1)
-    and redis.call('PTTL', KEYS[1]) <= grace
+  local staleSame = not storedAtLeast(KEYS[1], tonumber(ARGV[4]) + 1)
+    and (ARGV[6] == '1' or grace > 0 and redis.call('PTTL', KEYS[1]) <= grace)
   if not staleSame then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -30,7 +31,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	var remote []int
 	for i, k := range keys {
 		if a.near != nil {
-			if v, _, ok := a.near.get(k); ok {
+			if v, _, _, ok := a.near.get(k); ok {
 				values[i], found[i] = v, true
 				a.stats.count(HitL1)
 				continue
@@ -99,7 +100,8 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 			continue
 		}
 		found[i] = true
-		a.keepNear(keys[i], values[i], e.version)
+		left, _ := a.c.fresh(max(pttls[i].Val(), 0))
+		a.keepNear(keys[i], values[i], e.version, left, e.delta)
 	}
 	if len(missing) == 0 {
 		return values, found, nil
@@ -118,7 +120,9 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	a.countError(lerr)
 
 	a.stats.loads.Add(1)
+	start := time.Now()
 	loaded, err := load(ctx, missing)
+	delta := time.Since(start) // of the batch: about what loading one of them alone takes
 	if err != nil && len(stale) == len(missing) {
 		// Every value the load was for is kept past its TTL: serve those (stale-if-error).
 		result = Stale
@@ -139,6 +143,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	if a.afterLoad != nil {
 		a.afterLoad(keys[missing[0]])
 	}
+	ttls := make(map[int]time.Duration, len(missing))
 	_, ferr := a.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for j, i := range missing {
 			if lerr != nil || !leases[j].Val() {
@@ -150,13 +155,15 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 				if err != nil {
 					return err
 				}
-				value, ttl, version = encode(v.Version, payload), a.o.TTL.Next(), v.Version
+				ttl = a.o.TTL.Next()
+				ttls[i] = ttl
+				value, version = encode(v.Version, delta, payload), v.Version
 			} else if a.o.NegativeTTL.Base <= 0 {
 				continue
 			}
 			// EVAL, not EVALSHA: in a pipeline a missing script cannot be retried.
 			fillScript.Eval(ctx, p, []string{a.c.Key(keys[i]), a.c.leaseKey(keys[i])},
-				token, value, a.c.storedFor(ttl).Milliseconds(), version, a.c.grace.Milliseconds())
+				token, value, a.c.storedFor(ttl).Milliseconds(), version, a.c.grace.Milliseconds(), "0")
 		}
 		return nil
 	})
@@ -164,7 +171,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	for i, v := range loaded {
 		values[i], found[i] = v.Value, true
 		if ferr == nil && lerr == nil {
-			a.keepNear(keys[i], v.Value, v.Version)
+			a.keepNear(keys[i], v.Value, v.Version, ttls[i], delta)
 		}
 	}
 	return values, found, nil

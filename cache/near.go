@@ -19,6 +19,14 @@ type nearEntry[T any] struct {
 	value   T
 	version int64
 	gone    bool
+	meta    freshness // of the Redis entry it came from, for refresh-ahead
+}
+
+// freshness is what refresh-ahead needs of a cached value: when its Redis entry expires (its
+// TTL, not the near cache's) and how long loading it took (delta; 0 when unknown).
+type freshness struct {
+	expires time.Time
+	delta   time.Duration
 }
 
 // near is the in-process near cache (L1) of one Aside: bounded, short-lived, versioned.
@@ -34,24 +42,33 @@ func newNear[T any](name string, o L1Options) *near[T] {
 	})}
 }
 
-// get returns the value of key and how long it has left, if the near cache holds it.
-func (n *near[T]) get(key string) (T, time.Duration, bool) {
+// get returns the value of key, how long it has left in the near cache, and the freshness of
+// its Redis entry, if the near cache holds it.
+func (n *near[T]) get(key string) (T, time.Duration, freshness, bool) {
 	e, ok := n.c.GetEntry(key)
 	if !ok || e.Value.gone {
 		var zero T
-		return zero, 0, false
+		return zero, 0, freshness{}, false
 	}
-	return e.Value.value, e.ExpiresAfter(), true
+	return e.Value.value, e.ExpiresAfter(), e.Value.meta, true
 }
 
-// put stores v at version unless the near cache has seen that version or a newer one (as
-// a value or as an invalidation).
-func (n *near[T]) put(key string, v T, version int64) {
+// put stores v at version unless the near cache has seen a newer version (as a value or as
+// an invalidation). The same version again only renews the freshness of the entry held (its
+// Redis entry was refreshed), when that expires later.
+func (n *near[T]) put(key string, v T, version int64, meta freshness) {
 	n.c.Compute(key, func(old nearEntry[T], found bool) (nearEntry[T], otter.ComputeOp) {
-		if found && (old.version > version || old.version == version && !old.gone) {
+		switch {
+		case found && old.version > version:
 			return old, otter.CancelOp
+		case found && old.version == version && !old.gone:
+			if !meta.expires.After(old.meta.expires) {
+				return old, otter.CancelOp
+			}
+			old.meta = meta
+			return old, otter.WriteOp
 		}
-		return nearEntry[T]{value: v, version: version}, otter.WriteOp
+		return nearEntry[T]{value: v, version: version, meta: meta}, otter.WriteOp
 	})
 }
 

@@ -23,7 +23,7 @@ type Stats struct {
 	ttl                                  TTL
 	hitsL1, hitsRedis, misses, bypasses  atomic.Int64
 	loads, errors, fillsRefused, expired atomic.Int64
-	stale                                atomic.Int64
+	stale, refreshes                     atomic.Int64
 }
 
 // StatsSnapshot is the counters of one cache at one moment.
@@ -35,7 +35,8 @@ type StatsSnapshot struct {
 	Misses       int64         // reads that loaded from the database and filled
 	Bypasses     int64         // reads that skipped Redis (away or failing)
 	Stale        int64         // reads answered past the TTL because the load failed
-	Loads        int64         // database loads caused by misses and bypasses
+	Loads        int64         // database loads caused by misses, bypasses and refreshes
+	Refreshes    int64         // values reloaded ahead of their expiry (refresh-ahead), each one load
 	Errors       int64         // Redis errors
 	FillsRefused int64         // fills dropped because a writer took the lease (stale-set race avoided)
 	Expired      int64         // expirations seen through keyspace notifications (at TTL + Options.StaleIfError)
@@ -76,6 +77,6 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		Name: s.name, TTL: s.ttl.Base,
 		HitsL1: s.hitsL1.Load(), HitsRedis: s.hitsRedis.Load(), Misses: s.misses.Load(),
 		Bypasses: s.bypasses.Load(), Stale: s.stale.Load(), Loads: s.loads.Load(), Errors: s.errors.Load(),
-		FillsRefused: s.fillsRefused.Load(), Expired: s.expired.Load(),
+		FillsRefused: s.fillsRefused.Load(), Expired: s.expired.Load(), Refreshes: s.refreshes.Load(),
 	}
 }

@@ -26,10 +26,11 @@ func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) erro
 	}
 	// Every instance drops its older near copy (this one's own message comes back to it too).
 	defer a.c.publish(ctx, key, version, at)
+	ttl := a.o.TTL.Next()
 	err = setScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
-		encode(version, payload), a.c.storedFor(a.o.TTL.Next()).Milliseconds(), version).Err()
+		encode(version, 0, payload), a.c.storedFor(ttl).Milliseconds(), version).Err()
 	if err == nil {
-		a.keepNear(key, v, version)
+		a.keepNear(key, v, version, ttl, 0)
 		return nil
 	}
 	a.countError(err)

@@ -238,6 +238,24 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.L1.Size = n
 	}
+	if v := getenv("SHOP_WARM_UP"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10_000 {
+			bad("SHOP_WARM_UP", "a number of product pages from 0 (none) to 10000", v, nil)
+		}
+		cfg.WarmUp = n
+	}
+	switch v := getenv("SHOP_REFRESH_AHEAD_BETA"); v {
+	case "":
+	case "off":
+		cfg.RefreshAheadBeta = 0
+	default:
+		b, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(b >= 0 && b <= 100) {
+			bad("SHOP_REFRESH_AHEAD_BETA", "a number from 0 (off) to 100, such as 1; or off", v, nil)
+		}
+		cfg.RefreshAheadBeta = b
+	}
 	if v := getenv("SHOP_L1_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 10*time.Millisecond || d > time.Hour {

@@ -96,6 +96,9 @@ func launchRun(t *testing.T, env map[string]string) running {
 	if _, ok := env["SHOP_REDIS_KEY_PREFIX"]; !ok {
 		_, env["SHOP_REDIS_KEY_PREFIX"] = testenv.Redis(t)
 	}
+	if _, ok := env["SHOP_WARM_UP"]; !ok {
+		env["SHOP_WARM_UP"] = "0" // no product read but the test's own (queries are watched, tables locked)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	finished := make(chan struct{})
@@ -402,6 +405,9 @@ func TestConfig(t *testing.T) {
 		{"SHOP_VIEWS_FLUSH_INTERVAL", "soon", "SHOP_VIEWS_FLUSH_INTERVAL: want a positive duration"},
 		{"SHOP_VIEWS_FLUSH_INTERVAL", "1ms", "SHOP_VIEWS_FLUSH_INTERVAL: want a duration from 10ms to 1h"},
 		{"SHOP_LEADERBOARD_REPAIR_INTERVAL", "0s", "SHOP_LEADERBOARD_REPAIR_INTERVAL: want a positive duration"},
+		{"SHOP_WARM_UP", "-1", "SHOP_WARM_UP: want a number of product pages from 0 (none) to 10000"},
+		{"SHOP_REFRESH_AHEAD_BETA", "-1", "SHOP_REFRESH_AHEAD_BETA: want a number from 0 (off) to 100"},
+		{"SHOP_REFRESH_AHEAD_BETA", "NaN", "SHOP_REFRESH_AHEAD_BETA: want a number from 0 (off) to 100"},
 	}
 	for _, tt := range bad {
 		_, err := loadConfig(envFrom(map[string]string{tt.name: tt.value}))
@@ -417,6 +423,13 @@ func TestConfig(t *testing.T) {
 	if err != nil || cfg.TTL.Product.Base != 2*time.Minute || cfg.TTL.Profile.Base != 2*time.Hour ||
 		cfg.TTL.List.Base != 300*time.Second || cfg.DBLatency != 50*time.Millisecond || cfg.CacheEnabled {
 		t.Errorf("TTL and cache settings = %+v, %v", cfg, err)
+	}
+	// Refresh-ahead: on (beta 1) by default, a beta of one's own, or off.
+	for v, want := range map[string]float64{"": 1, "2.5": 2.5, "0": 0, "off": 0} {
+		cfg, err := loadConfig(envFrom(map[string]string{"SHOP_REFRESH_AHEAD_BETA": v}))
+		if err != nil || cfg.RefreshAheadBeta != want {
+			t.Errorf("SHOP_REFRESH_AHEAD_BETA=%q: beta %v, %v; want %v", v, cfg.RefreshAheadBeta, err, want)
+		}
 	}
 
 	// The ElastiCache secret of the bundled Terraform becomes a TLS URL with the AUTH token.

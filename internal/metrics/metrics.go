@@ -62,6 +62,8 @@ var (
 		"Redis errors met by a cache, by cache.", []string{"cache"}, nil)
 	refusedDesc = prometheus.NewDesc("shop_cache_fills_refused_total",
 		"Fills dropped because a writer took the lease first (the stale-set race, prevented), by cache.", []string{"cache"}, nil)
+	refreshesDesc = prometheus.NewDesc("shop_cache_refreshes_total",
+		"Values reloaded ahead of their expiry (refresh-ahead), by cache.", []string{"cache"}, nil)
 	expiredDesc = prometheus.NewDesc("shop_cache_expired_total",
 		"Key expirations seen through keyspace notifications, by cache.", []string{"cache"}, nil)
 )
@@ -73,7 +75,7 @@ type cacheCollector struct {
 }
 
 func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{requestsDesc, loadsDesc, errorsDesc, refusedDesc, expiredDesc} {
+	for _, d := range []*prometheus.Desc{requestsDesc, loadsDesc, errorsDesc, refusedDesc, refreshesDesc, expiredDesc} {
 		ch <- d
 	}
 }
@@ -91,6 +93,7 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(loadsDesc, s.Loads, s.Name)
 		counter(errorsDesc, s.Errors, s.Name)
 		counter(refusedDesc, s.FillsRefused, s.Name)
+		counter(refreshesDesc, s.Refreshes, s.Name)
 		counter(expiredDesc, s.Expired, s.Name)
 	}
 }
