@@ -322,7 +322,7 @@ func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T]) (T, err
 	a.stats.loads.Add(1)
 	v, version, err := load(ctx)
 	if err == nil && !a.c.disabled && a.c.witnessConnected() {
-		a.keepNear(key, v, version)
+		a.keepNear(key, v, version, a.o.TTL.Next(), 0)
 	}
 	return v, err
 }
