@@ -20,14 +20,14 @@ import (
 
 // OpenPostgres connects to databaseURL, creating the database first when it does not exist,
 // and returns a pool whose queries are counted in each request's reqstats and, when onQuery
-// is not nil, by onQuery; tracer, when not nil, is also told of each statement.
+// is not nil, by onQuery (given the statement's context); tracer, when not nil, is also told of each statement.
 //
 // statementTimeout, when above zero, is every session's statement_timeout (rounded down to
 // whole milliseconds): the server ends a statement that runs longer. Whatever the timeout, a
 // statement whose context ends is cancelled on the server too (a cancel request), not only
 // abandoned on the client: pgx's default only closes the socket, and a query waiting on a
 // lock then keeps running on the server until the lock is released.
-func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(), tracer pgx.QueryTracer, statementTimeout time.Duration) (*pgxpool.Pool, error) {
+func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(context.Context), tracer pgx.QueryTracer, statementTimeout time.Duration) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)

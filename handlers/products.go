@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
@@ -17,9 +20,11 @@ const (
 	bestsellerCount = 10
 )
 
+// homePage is the home page's main part: its two lists, rendered ("home-featured",
+// "home-bestsellers") and cached as fragments.
 type homePage struct {
-	Featured    []catalog.Product
-	Bestsellers []bestsellerRow
+	Featured    template.HTML
+	Bestsellers template.HTML
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +39,30 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		s.serveError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", "", homePage{Featured: featured, Bestsellers: best})
+	var fp strings.Builder
+	for _, p := range featured {
+		fmt.Fprintf(&fp, "%d@%d,", p.ID, p.Version)
+	}
+	var home homePage
+	home.Featured, err = s.fragments.get("home:featured", fp.String(), func([]template.HTML) ([]byte, error) {
+		return s.renderPart("home", "home-featured", featured)
+	})
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	fp.Reset()
+	for _, b := range best { // the rows as shown: their content is the fingerprint
+		fmt.Fprintf(&fp, "%d|%d|%q|%q|%d\n", b.Rank, b.ID, b.Name, b.Price, b.Units)
+	}
+	home.Bestsellers, err = s.fragments.get("home:bestsellers", fp.String(), func([]template.HTML) ([]byte, error) {
+		return s.renderPart("home", "home-bestsellers", best)
+	})
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "home", "", home)
 }
 
 type productsPage struct {
@@ -83,11 +111,20 @@ func (s *Server) handleProductList(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// productPage is the product page's main part: its body, rendered from productBody.
 type productPage struct {
+	Body template.HTML
+}
+
+// productBody is what the product page's body ("product-body") is rendered from. Admin
+// and Stats are the parts that differ per request: the admin's edit link, and the rank and
+// views.
+type productBody struct {
 	Product catalog.Product
 	Reviews []catalog.Review
 	Add     *addForm
-	Stats   *pageviews.Stats // rank and views; nil when Redis did not answer
+	Admin   template.HTML
+	Stats   template.HTML
 }
 
 // addForm is the product page's "add to cart" form.
@@ -120,9 +157,41 @@ func (s *Server) handleProductShow(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderProduct renders a product page with the add-to-cart form and, when known, its rank
-// and views.
+// and views. The body is the cached fragment of this product version (fragments) with the
+// admin's link and the stats filled in; a form with an error is rendered whole.
 func (s *Server) renderProduct(w http.ResponseWriter, r *http.Request, status int, page catalog.ProductPage, add *addForm, stats *pageviews.Stats) {
-	s.render(w, r, status, "product", page.Product.Name, productPage{Product: page.Product, Reviews: page.Reviews, Add: add, Stats: stats})
+	var admin, figures template.HTML
+	if u := currentUser(r.Context()); u != nil && u.IsAdmin {
+		b, err := s.renderPart("product", "product-admin", page.Product)
+		if err != nil {
+			s.serveError(w, r, err)
+			return
+		}
+		admin = template.HTML(b) // rendered by html/template
+	}
+	if stats != nil {
+		b, err := s.renderPart("product", "product-stats", stats)
+		if err != nil {
+			s.serveError(w, r, err)
+			return
+		}
+		figures = template.HTML(b) // rendered by html/template
+	}
+	cache := s.fragments
+	if add.Error != "" || add.Quantity != "1" {
+		cache = nil // the form as typed: this request's own
+	}
+	body, err := cache.get("product:"+strconv.FormatInt(page.Product.ID, 10), strconv.FormatInt(page.Product.Version, 10),
+		func(holes []template.HTML) ([]byte, error) {
+			return s.renderPart("product", "product-body", productBody{
+				Product: page.Product, Reviews: page.Reviews, Add: add, Admin: holes[0], Stats: holes[1],
+			})
+		}, admin, figures)
+	if err != nil {
+		s.serveError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "product", page.Product.Name, productPage{Body: body})
 }
 
 // setXCache sets the X-Cache header to where data was answered from in this request:

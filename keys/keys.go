@@ -98,3 +98,43 @@ func LoginClientLimit(client string) string { return "ratelimit:login:ip:" + cli
 // SignupClientLimit is the key of the sign-up rate limit of one client address:
 // "ratelimit:signup:ip:{client}", client as for LoginClientLimit.
 func SignupClientLimit(client string) string { return "ratelimit:signup:ip:" + client }
+
+// LabTag is the hash tag of the Lab's figures, so that one MGET reads every instance's
+// figures on cluster mode enabled too.
+const LabTag = "{figures}"
+
+// LabFigures is the key of one instance's figures, rewritten every second with a short TTL:
+// "lab:{figures}:instance:<instance>" (a JSON document).
+func LabFigures(instance string) string { return "lab:" + LabTag + ":instance:" + instance }
+
+// LabInstances is the sorted set of the instances that published figures, scored by the
+// time of their last publication (Unix ms): "lab:{figures}:instances".
+const LabInstances = "lab:" + LabTag + ":instances"
+
+// LabExperimentTag is the hash tag of the Lab's experiment keys.
+const LabExperimentTag = "{experiments}"
+
+// LabLock is the lock that lets one experiment run at a time in a deployment:
+// "lab:{experiments}:lock" (value: the run's id; TTL: the experiment's bound).
+const LabLock = "lab:" + LabExperimentTag + ":lock"
+
+// LabRun is the state of the last run of one strategy's experiment, progress and result:
+// "lab:{experiments}:run:<strategy>" (a JSON document, kept 30 days).
+func LabRun(strategy string) string { return "lab:" + LabExperimentTag + ":run:" + strategy }
+
+// LabProbe is the question an experiment asks every instance (find this session, watch this
+// key): "lab:{experiments}:probe" (JSON, TTL of seconds); each instance reads it once a
+// second with its figures.
+const LabProbe = "lab:" + LabExperimentTag + ":probe"
+
+// LabAnswers is the hash of the instances' answers to one probe:
+// "lab:{experiments}:answers:<run>", field = instance, value = JSON.
+func LabAnswers(run string) string { return "lab:" + LabExperimentTag + ":answers:" + run }
+
+// LabKey is a key the Lab's experiments write their own values under (never a key of the
+// shop's data): "lab:data:<parts joined by ':'>", e.g. LabKey("stampede", "3").
+func LabKey(parts ...string) string { return "lab:data:" + strings.Join(parts, ":") }
+
+// LabRunLimit is the key of the rate limit on starting the Lab's open experiments from one
+// client address: "ratelimit:lab:ip:{client}", client as for LoginClientLimit.
+func LabRunLimit(client string) string { return "ratelimit:lab:ip:" + client }

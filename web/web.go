@@ -120,6 +120,19 @@ func (t *Templates) Names() []string {
 	return names
 }
 
+// RenderPart executes the template part defined in page (a fragment of the page, such as
+// "product-body") with data into w, unbuffered: the caller buffers.
+func (t *Templates) RenderPart(w io.Writer, page, part string, data any) error {
+	tmpl, ok := t.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	if err := tmpl.ExecuteTemplate(w, part, data); err != nil {
+		return fmt.Errorf("web: render %s of %s: %w", part, page, err)
+	}
+	return nil
+}
+
 // Render executes page name with data into w. It renders into a buffer first, so a failing
 // template writes nothing to w.
 func (t *Templates) Render(w io.Writer, name string, data any) error {
@@ -130,6 +143,21 @@ func (t *Templates) Render(w io.Writer, name string, data any) error {
 	var buf bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&buf, "base", data); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// RenderPartial writes the template called name, as parsed with page (a partial the page
+// uses), with data: a fragment, for a page's part sent on its own (server-sent events).
+func (t *Templates) RenderPartial(w io.Writer, page, name string, data any) error {
+	tmpl, ok := t.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("web: render %s of %s: %w", name, page, err)
 	}
 	_, err := buf.WriteTo(w)
 	return err

@@ -404,6 +404,8 @@ func TestConfig(t *testing.T) {
 		{"SHOP_REDIS_KEY_PREFIX", "has space", "SHOP_REDIS_KEY_PREFIX"},
 		{"SHOP_VIEWS_FLUSH_INTERVAL", "soon", "SHOP_VIEWS_FLUSH_INTERVAL: want a positive duration"},
 		{"SHOP_VIEWS_FLUSH_INTERVAL", "1ms", "SHOP_VIEWS_FLUSH_INTERVAL: want a duration from 10ms to 1h"},
+		{"SHOP_VIEWS_BATCH_INTERVAL", "soon", "SHOP_VIEWS_BATCH_INTERVAL: want a positive duration"},
+		{"SHOP_VIEWS_BATCH_INTERVAL", "1m", "SHOP_VIEWS_BATCH_INTERVAL: want 0 (off), or a duration from 1ms to 10s"},
 		{"SHOP_LEADERBOARD_REPAIR_INTERVAL", "0s", "SHOP_LEADERBOARD_REPAIR_INTERVAL: want a positive duration"},
 		{"SHOP_WARM_UP", "-1", "SHOP_WARM_UP: want a number of product pages from 0 (none) to 10000"},
 		{"SHOP_REFRESH_AHEAD_BETA", "-1", "SHOP_REFRESH_AHEAD_BETA: want a number from 0 (off) to 100"},
