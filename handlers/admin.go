@@ -13,9 +13,14 @@ import (
 	"github.com/shopcache/shop/internal/money"
 )
 
-// requireAdmin lets only signed-in administrators through; everyone else gets a 403 page.
+// requireAdmin lets only signed-in administrators through; everyone else gets a 403 page,
+// unless the session store is away (then who is signed in is not known: 503).
 func (s *Server) requireAdmin(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sessionsDown(r.Context()) {
+			s.serveError(w, r, errSessionsDown)
+			return
+		}
 		if u := currentUser(r.Context()); u == nil || !u.IsAdmin {
 			s.serveError(w, r, &clientError{http.StatusForbidden,
 				"Only administrators can see and edit the product list. Sign in with the admin account (SHOP_ADMIN_EMAIL)."})

@@ -116,4 +116,6 @@ func TestSessionsNeedRedis(t *testing.T) {
 		http.StatusServiceUnavailable, "session store")
 	expect(t, "checkout with Redis down", d.post("/checkout", nil), http.StatusServiceUnavailable, "session store")
 	expect(t, "account with Redis down", d.get("/account"), http.StatusServiceUnavailable, "session store")
+	// Whether the visitor is an administrator is in the session too: not known, not refused.
+	expect(t, "admin page with Redis down", d.get("/admin/products"), http.StatusServiceUnavailable, "session store")
 }
