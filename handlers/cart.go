@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/money"
+	"github.com/shopcache/shop/internal/titlecase"
 	"github.com/shopcache/shop/orders"
 )
 
@@ -112,7 +113,7 @@ func (s *Server) cartProduct(r *http.Request, rawID string) (catalog.ProductPage
 		return catalog.ProductPage{}, err
 	}
 	if !page.Product.Merchandise {
-		return catalog.ProductPage{}, &clientError{http.StatusUnprocessableEntity, page.Product.Name + " is not for sale."}
+		return catalog.ProductPage{}, &clientError{http.StatusUnprocessableEntity, page.Product.DisplayName() + " is not for sale."}
 	}
 	return page, nil
 }
@@ -153,9 +154,9 @@ func (s *Server) handleCartAdd(w http.ResponseWriter, r *http.Request) {
 		s.renderProduct(w, r, http.StatusUnprocessableEntity, page, &addForm{Quantity: values.Get("quantity"), Error: msg}, nil)
 		return
 	}
-	note := fmt.Sprintf("Added %d × %s to your cart.", n, p.Name)
+	note := fmt.Sprintf("Added %d × %s to your cart.", n, p.DisplayName())
 	if total == orders.MaxQuantity {
-		note = fmt.Sprintf("Your cart holds %d × %s, the most of one product.", total, p.Name)
+		note = fmt.Sprintf("Your cart holds %d × %s, the most of one product.", total, p.DisplayName())
 	}
 	s.flash(ctx, note)
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
@@ -184,7 +185,7 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 			s.serveError(w, r, err)
 			return
 		}
-		page.Problem = p.Name + ": " + msg
+		page.Problem = p.DisplayName() + ": " + msg
 		for i := range page.Lines {
 			if page.Lines[i].Product.ID == p.ID {
 				page.Lines[i].Error, page.Problem = msg, ""
@@ -198,7 +199,7 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 		err = s.carts.Set(ctx, cart, p.ID, n)
 	}
 	if errors.Is(err, orders.ErrNotInCart) {
-		s.serveError(w, r, notFound(p.Name+" is not in your cart: add it from its page."))
+		s.serveError(w, r, notFound(p.DisplayName()+" is not in your cart: add it from its page."))
 		return
 	}
 	if err != nil {
@@ -206,7 +207,7 @@ func (s *Server) handleCartUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n == 0 {
-		s.flash(ctx, p.Name+": removed from your cart.")
+		s.flash(ctx, p.DisplayName()+": removed from your cart.")
 	} else {
 		s.flash(ctx, fmt.Sprintf("%s: quantity now %d.", p.Name, n))
 	}
@@ -237,10 +238,10 @@ func (s *Server) handleCartRemove(w http.ResponseWriter, r *http.Request) {
 
 func outOfStockMessage(e *orders.OutOfStockError) string {
 	if e.Available == 0 {
-		return fmt.Sprintf("Sorry, %s is out of stock. Remove it from your cart to check out the rest; nothing was ordered.", e.Name)
+		return fmt.Sprintf("Sorry, %s is out of stock. Remove it from your cart to check out the rest; nothing was ordered.", titlecase.Name(e.Name))
 	}
 	return fmt.Sprintf("Sorry, only %d of %s are left and your cart asks for %d. Lower the quantity to check out; nothing was ordered.",
-		e.Available, e.Name, e.Wanted)
+		e.Available, titlecase.Name(e.Name), e.Wanted)
 }
 
 func (s *Server) renderCartProblem(w http.ResponseWriter, r *http.Request, status int, problem string) {

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shopcache/shop/internal/testenv"
+	"github.com/shopcache/shop/internal/titlecase"
 )
 
 // shopper is a browser: a cookie jar that does not follow redirects, so tests see each 303.
@@ -167,6 +169,13 @@ func TestShopperJourney(t *testing.T) {
 	expect(t, "add second product", alice.addToCart(ids[1], 3), http.StatusSeeOther)
 	cart := alice.get("/cart")
 	expect(t, "cart", cart, http.StatusOK, "Check out", `<span class="count">5</span>`)
+	var name string
+	if err := shop.pool.QueryRow(context.Background(), `SELECT name FROM products WHERE id = $1`, ids[1]).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if want := html.EscapeString(fmt.Sprintf("Added 3 × %s to your cart.", titlecase.Name(name))); !strings.Contains(cart.body, want) {
+		t.Errorf("the cart's flash does not say %q, the product's name as shown", want)
+	}
 
 	r := alice.post("/checkout", nil)
 	m := orderPath.FindStringSubmatch(r.location)
