@@ -228,7 +228,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
 		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, StaleIfError: cfg.StaleIfError, Disabled: !cfg.CacheEnabled,
 		RefreshAheadBeta: cfg.RefreshAheadBeta, Tracking: cfg.NearTracking,
-		OnLag:            func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
+		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
 	}
 	if cfg.RedisReaderURL != "" {
 		readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)

@@ -60,9 +60,9 @@ type Aside[T any] struct {
 	// Test hooks, set from export_test.go: afterLoad runs after a load and before the fill
 	// (to make races deterministic); unprotected fills with a plain SET, no lease and no
 	// version check (to show the stale-set race the protection prevents).
-	afterLoad   func(key string)
+	afterLoad func(key string)
 	// beforeNear runs in keepNear before a value goes to the near cache (the tracking race).
-	beforeNear func(key string)
+	beforeNear  func(key string)
 	unprotected bool
 }
 

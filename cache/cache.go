@@ -72,13 +72,13 @@ type Cache struct {
 	beta       float64        // Options.RefreshAheadBeta
 	rand       func() float64 // uniform in [0, 1): the XFetch draw; tests replace it
 
-	mu       sync.Mutex
-	stats    map[string]*Stats
-	nears    []nearCache
+	mu    sync.Mutex
+	stats map[string]*Stats
+	nears []nearCache
 	// nearPrefixes are the key prefixes of the caches with a near cache ("" when one of
 	// them declared none): what the tracking mode tracks.
 	nearPrefixes []string
-	byPrefix []prefixStats
+	byPrefix     []prefixStats
 }
 
 // New returns a Cache over rdb.
