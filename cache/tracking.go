@@ -15,6 +15,10 @@ import (
 // client-side caching to a RESP2 connection that redirects them to itself.
 const TrackingChannel = "__redis__:invalidate"
 
+// TrackingClientName is the CLIENT SETNAME of RunTracking's connection, to find it in
+// CLIENT LIST.
+const TrackingClientName = "shop-near-tracking"
+
 // tracker is the state of the tracking near-cache mode (Options.Tracking): Redis itself
 // announces every change to a near-cached key (CLIENT TRACKING in broadcasting mode), with
 // no version. It keeps the near caches right with a sequence instead:
@@ -148,6 +152,7 @@ func (c *Cache) RunTracking(ctx context.Context) {
 	opt := *base.Options()
 	opt.Protocol = 2 // invalidations arrive as pub/sub messages, not RESP3 pushes
 	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 0
+	opt.ClientName = TrackingClientName
 	opt.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
 		id, err := cn.ClientID(ctx).Result()
 		if err != nil {
