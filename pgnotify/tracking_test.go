@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,5 +168,53 @@ func TestTrackingRefusedOnCluster(t *testing.T) {
 	_, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "SHOP_NEAR_CACHE") || !strings.Contains(err.Error(), "SHOP_REDIS_MODE") {
 		t.Errorf("tracking on a cluster: %v, want an error naming SHOP_NEAR_CACHE and SHOP_REDIS_MODE", err)
+	}
+}
+
+// TestNearModeLag measures, in each near-cache mode, the invalidation lag that matters to a
+// reader: from an UPDATE committed in Postgres (through a's listener) to the moment b, which
+// has no Postgres listener of its own, serves the new price. It is a measurement, not a
+// check: SHOP_BENCH_NEAR=1 go test -run TestNearModeLag -v ./pgnotify (docs/benchmarks.md).
+func TestNearModeLag(t *testing.T) {
+	if os.Getenv("SHOP_BENCH_NEAR") == "" {
+		t.Skip("a measurement: set SHOP_BENCH_NEAR=1")
+	}
+	const rounds = 300
+	for _, tracking := range []bool{false, true} {
+		_, prefix := testenv.Redis(t)
+		w := newWorld(t, testenv.RedisURL(), prefix)
+		w.tracking = tracking
+		w.start("a", nil)
+		w.pubsubOnly = true
+		b := w.start("b", nil)
+		const id = 3
+		untilL1(t, b, id)
+		lags := make([]time.Duration, 0, rounds)
+		ctx := context.Background()
+		for i := range rounds {
+			price := int64(10_000 + i)
+			start := time.Now()
+			if _, err := w.pool.Exec(ctx, `UPDATE products SET price = $1 WHERE id = $2`, price, id); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				p, err := b.catalog.FindProduct(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Price == price {
+					break
+				}
+				if time.Since(start) > 20*time.Second {
+					t.Fatalf("round %d: b never served the new price", i)
+				}
+			}
+			lags = append(lags, time.Since(start))
+			untilL1(t, b, id) // back in b's near cache before the next round
+		}
+		slices.Sort(lags)
+		mode := map[bool]string{false: "pubsub", true: "tracking"}[tracking]
+		t.Logf("SHOP_NEAR_CACHE=%s: UPDATE commit → b serves it, %d rounds: p50 %v, p99 %v, max %v",
+			mode, rounds, lags[rounds/2].Round(time.Microsecond), lags[rounds*99/100].Round(time.Microsecond), lags[rounds-1].Round(time.Microsecond))
 	}
 }
