@@ -30,6 +30,7 @@ import (
 	"github.com/shopcache/shop/internal/redisconn"
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/keys"
+	"github.com/shopcache/shop/lab"
 	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/pageviews"
@@ -72,6 +73,7 @@ type Config struct {
 	// through the cache in the background (warmup.go); 0: none.
 	WarmUp                  int
 	ViewsFlushInterval      time.Duration // SHOP_VIEWS_FLUSH_INTERVAL: how often pending views go to Postgres
+	ViewsBatchInterval      time.Duration // SHOP_VIEWS_BATCH_INTERVAL: how often views counted in the process go to Redis; 0: each view at once
 	LeaderboardRepairPeriod time.Duration // SHOP_LEADERBOARD_REPAIR_INTERVAL: how often a missing or stale board is looked for
 
 	LoginLimitAccount ratelimit.Limit // SHOP_LOGIN_LIMIT_ACCOUNT: sign-in attempts per account (e-mail)
@@ -100,6 +102,12 @@ type Config struct {
 	// PGNotify makes Start listen for changes committed in Postgres (pgnotify). On by
 	// default; tests turn it off to see the pub/sub bus alone.
 	PGNotify bool
+	// LabDuration is the main phase of the Lab's experiments (the breaker forced open, each
+	// side of the write-through run); default 10 s.
+	LabDuration time.Duration
+	// LabRunLimitIP bounds how often one client address starts the Lab's open experiments;
+	// default 6 a minute.
+	LabRunLimitIP ratelimit.Limit
 }
 
 // Defaults returns the configuration that `go run ./cmd/shop` uses on a laptop, with
@@ -117,11 +125,14 @@ func Defaults(databaseURL, redisURL string) Config {
 		RefreshAheadBeta:        1,
 		WarmUp:                  100,
 		ViewsFlushInterval:      5 * time.Second,
+		ViewsBatchInterval:      100 * time.Millisecond,
 		LeaderboardRepairPeriod: time.Minute,
 		PGNotify:                true,
 		LoginLimitAccount:       ratelimit.Limit{Count: 10, Period: time.Minute},
 		LoginLimitIP:            ratelimit.Limit{Count: 50, Period: time.Minute},
 		SignupLimitIP:           ratelimit.Limit{Count: 20, Period: time.Hour},
+		LabDuration:             10 * time.Second,
+		LabRunLimitIP:           ratelimit.Limit{Count: 6, Period: time.Minute},
 		PageTimeout:             10 * time.Second,
 		WriteTimeout:            15 * time.Second,
 		LoadTimeout:             5 * time.Second,
@@ -148,7 +159,15 @@ type App struct {
 	Live     *leaderboard.Live
 	Views    *pageviews.Counter
 	Flusher  *pageviews.Flusher
-	Metrics  *metrics.Metrics
+	// ViewBuffer counts views in the process and sends them to Redis in batches; nil when
+	// Config.ViewsBatchInterval is 0 (each view is then its own round trip).
+	ViewBuffer *pageviews.Buffer
+	Metrics    *metrics.Metrics
+
+	// The Cache Lab: this instance's traffic, the deployment's figures, the experiments.
+	LabRecorder  *lab.Recorder
+	LabCollector *lab.Collector
+	LabRunner    *lab.Runner
 
 	cfg      Config
 	redisDB  int // the database number, whose expirations are heard
@@ -177,7 +196,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err := checkNearMode(cfg); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: logger, Metrics: metrics.New()}
+	a := &App{cfg: cfg, log: logger, Metrics: metrics.New(), LabRecorder: lab.NewRecorder()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -191,7 +210,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err := setUpDatabase(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
-	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.Metrics.DBQueries.Inc, cfg.QueryTracer, cfg.StatementTimeout); err != nil {
+	if a.Pool, err = OpenPostgres(ctx, cfg.DatabaseURL, logger, a.countQuery, cfg.QueryTracer, cfg.StatementTimeout); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Pool.Close)
@@ -249,12 +268,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	// The domains, and the workflows that run their side effects after commit.
 	a.Board = leaderboard.New(a.Redis, a.Pool, cfg.RedisKeyPrefix, logger)
 	a.Live = leaderboard.NewLive(a.Board, handlers.BestsellerCount)
-	a.Catalog = catalog.NewCached(catalog.NewStore(a.Pool).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, a.Board, logger)
+	store := catalog.NewStore(a.Pool).WithLatency(cfg.DBLatency)
+	a.Catalog = catalog.NewCached(store, a.Cache, cfg.TTL, cfg.L1, a.Board, logger)
 	a.Sessions = sessions.New(a.Redis, cfg.RedisKeyPrefix+keys.SessionPrefix,
 		func(id int64) string { return cfg.RedisKeyPrefix + keys.UserSessions(id) }, cfg.SessionIdleTimeout)
 	a.Accounts = accounts.NewCached(accounts.NewStore(a.Pool, cfg.BcryptCost).WithLatency(cfg.DBLatency), a.Cache, cfg.TTL, cfg.L1, a.Sessions, logger)
 	a.Carts = orders.NewCarts(a.Redis, cfg.RedisKeyPrefix, cfg.SessionLifetime)
-	a.Checkout = orders.NewCheckout(a.Carts, orders.NewStore(a.Pool), a.Catalog, saleRecorder{a.Board}, logger)
+	a.Checkout = orders.NewCheckout(a.Carts, orders.NewStore(a.Pool), a.Catalog, saleRecorder{a.Board, a.LabRecorder}, logger)
 	a.Views = pageviews.NewCounter(a.Redis, a.Pool, cfg.RedisKeyPrefix)
 	a.Flusher = pageviews.NewFlusher(a.Views, cfg.ViewsFlushInterval, logger)
 	a.listener = pgnotify.NewListener(a.Pool.Config().ConnConfig.Copy(), a.Cache.Invalidate, logger)
@@ -262,16 +282,34 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		a.Cache.SetWitness(a.listener)
 	}
 
+	a.LabCollector = lab.NewCollector(a.Redis, cfg.RedisKeyPrefix, cfg.Instance, lab.Sources{
+		Recorder: a.LabRecorder, Caches: a.Cache.Stats, Lags: a.Cache.Lags, Available: a.Guard.Available, WriteBehind: a.writeBehindStatus,
+	}, logger)
+	a.LabRunner = lab.NewRunner(a.Redis, cfg.RedisKeyPrefix, a.LabCollector, lab.Deps{
+		Cache: a.Cache, Catalog: a.Catalog, Store: store, Guard: a.Guard, Sessions: a.Sessions, Views: a.Views, Flusher: a.Flusher,
+		DBLatency: cfg.DBLatency, Duration: cfg.LabDuration,
+	}, logger)
+
 	if err := ensureAdmin(ctx, a.Accounts, cfg, logger); err != nil {
 		return nil, err
 	}
 
-	sessionStore := reqstats.SessionStore{Store: a.Sessions}
+	var stats interface {
+		View(context.Context, int64) (pageviews.Stats, error)
+	} = pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views)
+	if cfg.ViewsBatchInterval > 0 {
+		a.ViewBuffer = pageviews.NewBuffer(a.Redis, boardRank{a.Board}.queue, a.Views, cfg.ViewsBatchInterval, logger)
+		stats = a.ViewBuffer
+	}
+
+	// The session store's calls go through a.Redis, whose hook counts them on the page's
+	// footer like every other round trip.
+	sessionStore := a.Sessions
 	handler := handlers.NewServer(
 		logger, templates,
 		handlers.NewSessions(sessionStore, cfg.SessionLifetime, cfg.SessionSecure),
 		a.Catalog, a.Accounts, a.Carts, orders.NewStore(a.Pool), a.Checkout,
-		a.Board, a.Live, pageviews.NewReader(a.Redis, boardRank{a.Board}.queue, a.Views),
+		a.Board, a.Live, stats,
 		[]handlers.Check{
 			{Name: "serving", Ping: a.serving},
 			{Name: "postgres", Ping: a.Pool.Ping},
@@ -280,15 +318,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 		handlers.Lab{
 			Instance: cfg.Instance, DBLatency: cfg.DBLatency, CacheOff: !cfg.CacheEnabled,
 			CacheStats: a.Cache.Stats, Lags: a.Cache.Lags, NearSize: a.Cache.NearSize, L1: cfg.L1,
-			WriteBehind: a.Flusher.Status,
+			WriteBehind: a.writeBehindStatus,
+			Recorder:    a.LabRecorder, Collector: a.LabCollector, Runner: a.LabRunner,
 		},
 		handlers.RateLimits{
 			Limiter:      ratelimit.New(a.Redis, cfg.RedisKeyPrefix),
 			LoginAccount: cfg.LoginLimitAccount, LoginIP: cfg.LoginLimitIP, SignupIP: cfg.SignupLimitIP,
+			LabRunIP: cfg.LabRunLimitIP,
 		},
 		cfg.TrustedProxies,
 	)
 	a.Handler = handlers.Deadlines(handler, handlers.Timeouts{Page: cfg.PageTimeout, Write: cfg.WriteTimeout})
+	a.LabRunner.SetPages(a.Handler)
 	return a, nil
 }
 
@@ -308,6 +349,16 @@ func checkNearMode(cfg Config) error {
 			"(a lagging replica could put back a value tracking has invalidated); use SHOP_NEAR_CACHE=pubsub")
 	}
 	return nil
+}
+
+// writeBehindStatus is both stages of the views' write-behind path, for /lab.
+func (a *App) writeBehindStatus(ctx context.Context) pageviews.Status {
+	st := a.Flusher.Status(ctx)
+	if a.ViewBuffer != nil {
+		b := a.ViewBuffer.Status()
+		st.Buffer = &b
+	}
+	return st
 }
 
 // boardRank adapts the board's rank read to the page views' RankQueuer.
@@ -367,15 +418,31 @@ func (a *App) serving(context.Context) error {
 // stop; the server's Shutdown comes after a drain delay).
 func (a *App) Drain() { a.draining.Store(true) }
 
-// saleRecorder counts a placed order on the bestseller boards.
-type saleRecorder struct{ board *leaderboard.Board }
+// countQuery counts one Postgres statement in /metrics and, unless it is the Lab's own, on
+// the Lab's dashboard.
+func (a *App) countQuery(ctx context.Context) {
+	a.Metrics.DBQueries.Inc()
+	if !cache.IsUncounted(ctx) {
+		a.LabRecorder.DBQuery()
+	}
+}
+
+// saleRecorder counts a placed order on the bestseller boards (and on the Lab's dashboard).
+type saleRecorder struct {
+	board *leaderboard.Board
+	lab   *lab.Recorder
+}
 
 func (s saleRecorder) RecordSale(ctx context.Context, o orders.Order) error {
 	lines := make([]leaderboard.Line, len(o.Items))
 	for i, it := range o.Items {
 		lines[i] = leaderboard.Line{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
-	return s.board.Record(ctx, o.CreatedAt, lines)
+	if err := s.board.Record(ctx, o.CreatedAt, lines); err != nil {
+		return err
+	}
+	s.lab.BoardUpdate()
+	return nil
 }
 
 // Listening is closed once the Postgres listener of Start listens (pgnotify), so that a
@@ -398,6 +465,9 @@ func (a *App) Start(ctx context.Context) {
 		}
 	}
 	a.Flusher.Start()
+	if a.ViewBuffer != nil {
+		a.ViewBuffer.Start()
+	}
 	background, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBackground = stop
 	a.workers.Go(func() { a.Live.Run(background) })
@@ -408,6 +478,7 @@ func (a *App) Start(ctx context.Context) {
 		a.workers.Go(func() { a.Cache.RunInvalidations(background) })
 	}
 	a.workers.Go(func() { a.Cache.RunExpirations(background, a.redisDB) })
+	a.workers.Go(func() { a.LabCollector.Run(background) })
 	if a.cfg.PGNotify {
 		a.workers.Go(func() { a.listener.Run(background) })
 	}
@@ -419,15 +490,23 @@ func (a *App) Start(ctx context.Context) {
 // to Postgres within ctx (what fails stays in Redis and is applied at the next start).
 func (a *App) Stop(ctx context.Context) error {
 	a.Live.Close()
+	a.LabCollector.Close()
+	if err := a.LabRunner.Stop(ctx); err != nil {
+		a.log.Warn("lab: an experiment did not end in time", "err", err)
+	}
 	if a.stopBackground == nil {
 		return nil
 	}
 	a.stopBackground()
 	a.workers.Wait()
-	if err := a.Flusher.Stop(ctx); err != nil {
-		return fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err)
+	var bufErr error
+	if a.ViewBuffer != nil { // first stage (process → Redis, or Postgres) before the second
+		bufErr = a.ViewBuffer.Stop(ctx)
 	}
-	return nil
+	if err := a.Flusher.Stop(ctx); err != nil {
+		return errors.Join(bufErr, fmt.Errorf("views: final flush failed; the batch stays in Redis for the next start: %w", err))
+	}
+	return bufErr
 }
 
 // Close releases the connections New opened, in reverse order. Call it after Stop.

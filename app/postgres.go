@@ -14,20 +14,21 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/shopcache/shop/internal/dataset"
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/migrations"
 )
 
 // OpenPostgres connects to databaseURL, creating the database first when it does not exist,
 // and returns a pool whose queries are counted in each request's reqstats and, when onQuery
-// is not nil, by onQuery; tracer, when not nil, is also told of each statement.
+// is not nil, by onQuery (given the statement's context); tracer, when not nil, is also told of each statement.
 //
 // statementTimeout, when above zero, is every session's statement_timeout (rounded down to
 // whole milliseconds): the server ends a statement that runs longer. Whatever the timeout, a
 // statement whose context ends is cancelled on the server too (a cancel request), not only
 // abandoned on the client: pgx's default only closes the socket, and a query waiting on a
 // lock then keeps running on the server until the lock is released.
-func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(), tracer pgx.QueryTracer, statementTimeout time.Duration) (*pgxpool.Pool, error) {
+func OpenPostgres(ctx context.Context, databaseURL string, logger *slog.Logger, onQuery func(context.Context), tracer pgx.QueryTracer, statementTimeout time.Duration) (*pgxpool.Pool, error) {
 	pcfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("SHOP_DATABASE_URL: %w", err)
@@ -90,11 +91,21 @@ func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) (bool, error) {
 }
 
 // Migrate applies pending migrations over a database/sql handle borrowed from pool and
-// returns the versions applied.
+// returns the versions applied; then it gives the default data set's products without a
+// category theirs (dataset.FillCategories).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	return migrations.Up(ctx, db)
+	applied, err := migrations.Up(ctx, db)
+	if err != nil {
+		return applied, err
+	}
+	// Data the migrations cannot write in SQL: the default data set's categories, derived
+	// by a Go rule, for products imported before it (a no-op once they have them).
+	if _, err := dataset.FillCategories(ctx, pool); err != nil {
+		return applied, err
+	}
+	return applied, nil
 }
 
 // bothTracers tells two tracers of every statement.

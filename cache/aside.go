@@ -38,6 +38,11 @@ type AsideOptions struct {
 	// KeyPrefixes are the prefixes of this cache's keys ("product:"), by which expirations
 	// seen through keyspace notifications are counted.
 	KeyPrefixes []string
+	// Unprotected turns the stampede and stale-set protection off: a miss loads at once
+	// (no singleflight in this process, no lease across processes) and fills with a plain
+	// SET (no version check). It is the naive cache-aside that the Lab's stampede and
+	// stale-set experiments replay next to the protected one; the shop's caches never set it.
+	Unprotected bool
 }
 
 // Aside is a cache-aside (lazy loading) cache of values of type T, stored as JSON with their
@@ -132,7 +137,7 @@ func decodeEntry(s string) (entry, error) {
 // remembered "not found".
 func (a *Aside[T]) Get(ctx context.Context, key string, load Loader[T]) (T, error) {
 	v, r, ttl, err := a.get(ctx, key, load)
-	a.stats.count(r)
+	a.stats.countIn(ctx, r)
 	a.c.observe(ctx, a.name, key, r, ttl)
 	return v, err
 }
@@ -178,7 +183,12 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 		v, err := a.loadShared(ctx, key, load, false)
 		return v, Bypass, 0, err
 	}
-	v, err := a.loadShared(ctx, key, load, true)
+	var v T
+	if a.o.Unprotected {
+		v, err = a.loadAndFill(ctx, key, load)
+	} else {
+		v, err = a.loadShared(ctx, key, load, true)
+	}
 	if err != nil && stale != nil && (a.o.NotFound == nil || !errors.Is(err, a.o.NotFound)) {
 		if stale.negative {
 			return zero, Stale, 0, a.o.NotFound
@@ -321,8 +331,16 @@ func (a *Aside[T]) leave(key string, f *flight) {
 	}
 }
 
+// load runs load without filling Redis (Redis failed, or another process fills). While the
+// Witness hears every committed change, the value is kept in the near cache (at its version:
+// an invalidation seen meanwhile wins), so that a Redis outage does not send every read of a
+// key to Postgres once its near-cache entry has expired.
 func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T]) (T, error) {
-	a.stats.loads.Add(1)
-	v, _, err := load(ctx)
+	a.countLoad(ctx)
+	m := a.c.mark()
+	v, version, err := load(ctx)
+	if err == nil && !a.c.disabled && a.c.witnessConnected() {
+		a.keepNear(key, v, version, a.o.TTL.Next(), 0, m)
+	}
 	return v, err
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,7 +46,23 @@ type Guard struct {
 
 	mu       sync.Mutex
 	breakers map[string]*gobreaker.CircuitBreaker[struct{}] // by node address
+	forced   atomic.Int64                                   // ForceOpen: every call is skipped until then (Unix ns)
 }
+
+// ForceOpen makes every call of this process fail at once with ErrBypass until `until`, as
+// if every node's breaker were open — fault injection for the Lab's fail-open experiment
+// (admin only), which shows the shop serving from Postgres while Redis is "away". A zero
+// time ends it. It touches no breaker: when it ends, calls go through as before.
+func (g *Guard) ForceOpen(until time.Time) {
+	if until.IsZero() {
+		g.forced.Store(0)
+		return
+	}
+	g.forced.Store(until.UnixNano())
+}
+
+// Forced reports whether ForceOpen is skipping every call now.
+func (g *Guard) Forced() bool { return time.Now().UnixNano() < g.forced.Load() }
 
 // NewGuard returns a Guard with no client yet; Install puts it in front of one.
 func NewGuard(o GuardOptions) *Guard {
@@ -80,6 +97,9 @@ func (g *Guard) Install(rdb redis.UniversalClient) {
 func (g *Guard) Available() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.Forced() {
+		return false
+	}
 	for _, b := range g.breakers {
 		if b.State() == gobreaker.StateOpen {
 			return false
@@ -137,6 +157,9 @@ type guardedKey struct{}
 func (g *Guard) run(ctx context.Context, b *gobreaker.CircuitBreaker[struct{}], fn func(context.Context) error) error {
 	if ctx.Value(guardedKey{}) != nil {
 		return fn(ctx)
+	}
+	if g.Forced() {
+		return ErrBypass
 	}
 	ctx = context.WithValue(ctx, guardedKey{}, true)
 	var callErr error

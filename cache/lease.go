@@ -15,8 +15,8 @@ import (
 // loadAndFill is the miss path: lease, load, fill.
 func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) (T, error) {
 	var zero T
-	if a.unprotected {
-		a.stats.loads.Add(1)
+	if a.unprotected || a.o.Unprotected {
+		a.countLoad(ctx)
 		v, version, err := load(ctx)
 		if a.afterLoad != nil {
 			a.afterLoad(key)
@@ -44,7 +44,7 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 		return a.load(ctx, key, load) // it took too long: load, but leave the filling to it
 	}
 
-	a.stats.loads.Add(1)
+	a.countLoad(ctx)
 	start := time.Now()
 	v, version, err := load(ctx)
 	delta := time.Since(start)

@@ -33,7 +33,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		if a.near != nil {
 			if v, _, _, ok := a.near.get(k); ok {
 				values[i], found[i] = v, true
-				a.stats.count(HitL1)
+				a.stats.countIn(ctx, HitL1)
 				continue
 			}
 		}
@@ -65,9 +65,9 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		a.countError(rerr)
 		result = Bypass
 		for range remote {
-			a.stats.count(Bypass)
+			a.stats.countIn(ctx, Bypass)
 		}
-		a.stats.loads.Add(1)
+		a.countLoad(ctx)
 		loaded, err := load(ctx, remote)
 		if err != nil {
 			return nil, nil, err
@@ -92,7 +92,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 			missing = append(missing, i)
 			continue
 		}
-		a.stats.count(HitRedis)
+		a.stats.countIn(ctx, HitRedis)
 		if e.negative {
 			continue
 		}
@@ -120,7 +120,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	})
 	a.countError(lerr)
 
-	a.stats.loads.Add(1)
+	a.countLoad(ctx)
 	start := time.Now()
 	loaded, err := load(ctx, missing)
 	delta := time.Since(start) // of the batch: about what loading one of them alone takes
@@ -128,7 +128,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		// Every value the load was for is kept past its TTL: serve those (stale-if-error).
 		result = Stale
 		for _, i := range missing {
-			a.stats.count(Stale)
+			a.stats.countIn(ctx, Stale)
 			if e := stale[i]; !e.negative && json.Unmarshal([]byte(e.payload), &values[i]) == nil {
 				found[i] = true
 			}
@@ -136,7 +136,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		return values, found, nil
 	}
 	for range missing {
-		a.stats.count(Miss)
+		a.stats.countIn(ctx, Miss)
 	}
 	if err != nil {
 		return nil, nil, err

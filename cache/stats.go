@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 )
@@ -56,6 +57,25 @@ func (s StatsSnapshot) HitRatio() float64 {
 	return float64(s.Hits()) / float64(s.Requests())
 }
 
+type uncountedKey struct{}
+
+// Uncounted returns a context whose cache reads are served as usual but not counted in the
+// caches' Stats (nor, therefore, in /metrics or the Lab): for the Lab's own requests, so
+// that watching the shop does not change what is watched. The observer is still told.
+func Uncounted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncountedKey{}, true)
+}
+
+// IsUncounted reports whether ctx came from Uncounted.
+func IsUncounted(ctx context.Context) bool { return ctx.Value(uncountedKey{}) != nil }
+
+// countIn counts r unless ctx is Uncounted.
+func (s *Stats) countIn(ctx context.Context, r Result) {
+	if !IsUncounted(ctx) {
+		s.count(r)
+	}
+}
+
 func (s *Stats) count(r Result) {
 	switch r {
 	case HitL1:
@@ -78,5 +98,12 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		HitsL1: s.hitsL1.Load(), HitsRedis: s.hitsRedis.Load(), Misses: s.misses.Load(),
 		Bypasses: s.bypasses.Load(), Stale: s.stale.Load(), Loads: s.loads.Load(), Errors: s.errors.Load(),
 		FillsRefused: s.fillsRefused.Load(), Expired: s.expired.Load(), Refreshes: s.refreshes.Load(),
+	}
+}
+
+// countLoad counts a database load of a's, unless ctx is Uncounted.
+func (a *Aside[T]) countLoad(ctx context.Context) {
+	if !IsUncounted(ctx) {
+		a.stats.loads.Add(1)
 	}
 }

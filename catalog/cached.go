@@ -17,6 +17,10 @@ type idList struct {
 	IDs   []int64
 	Units []int64 `json:",omitempty"` // bestsellers only: net units of each
 	Total int
+	// Search only: SearchResult's fields of the same names.
+	Suggestion string `json:",omitempty"`
+	Corrected  bool   `json:",omitempty"`
+	CommonOnly bool   `json:",omitempty"`
 }
 
 // Cached is the catalog behind the caches: product pages cache-aside and write-through
@@ -27,7 +31,7 @@ type Cached struct {
 	pages      *cache.Aside[ProductPage]
 	lists      *cache.Aside[idList]
 	home       *cache.Aside[idList]
-	categories *cache.Aside[[]string]
+	categories *cache.Aside[[]Category]
 	boards     listsForgetter
 	log        *slog.Logger
 }
@@ -54,7 +58,7 @@ func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Opt
 		home: cache.NewAside[idList](c, "home", cache.AsideOptions{
 			TTL: policy.Home, L1: l1, KeyPrefixes: []string{"home:"},
 		}),
-		categories: cache.NewAside[[]string](c, "categories", cache.AsideOptions{TTL: policy.List}),
+		categories: cache.NewAside[[]Category](c, "categories", cache.AsideOptions{TTL: policy.List}),
 		boards:     boards,
 		log:        log,
 	}
@@ -136,7 +140,7 @@ func idsOf(ps []Product) []int64 {
 
 // ListProducts is Store.ListProducts through the list cache.
 func (c *Cached) ListProducts(ctx context.Context, f Filter) ([]Product, int, error) {
-	l, err := c.lists.Get(ctx, keys.ProductList(f.Category, f.Page.Number), func(ctx context.Context) (idList, int64, error) {
+	l, err := c.lists.Get(ctx, keys.ProductList(keys.Listing{Category: f.Category, Sort: string(f.Sort), MinPrice: f.MinPrice, MaxPrice: f.MaxPrice}, f.Page.Number), func(ctx context.Context) (idList, int64, error) {
 		ps, total, err := c.store.ListProducts(ctx, f)
 		return idList{IDs: idsOf(ps), Total: total}, 1, err
 	})
@@ -144,25 +148,40 @@ func (c *Cached) ListProducts(ctx context.Context, f Filter) ([]Product, int, er
 		return nil, 0, err
 	}
 	ps, err := c.inOrder(ctx, l.IDs)
-	return ps, l.Total, err
+	return listed(ps), l.Total, err
+}
+
+// listed drops the products that may no longer be listed: a cached list holds ids, and a
+// product may since have become non-merchandise or been priced at zero (the products
+// themselves come fresh from the product cache). The list's order and total catch up when
+// the list expires.
+func listed(ps []Product) []Product {
+	out := ps[:0]
+	for _, p := range ps {
+		if p.Merchandise && p.Price > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // SearchProducts is Store.SearchProducts through the list cache.
-func (c *Cached) SearchProducts(ctx context.Context, query string, page Page) ([]Product, int, error) {
+func (c *Cached) SearchProducts(ctx context.Context, query string, page Page) (SearchResult, error) {
 	l, err := c.lists.Get(ctx, keys.Search(query, page.Number), func(ctx context.Context) (idList, int64, error) {
-		ps, total, err := c.store.SearchProducts(ctx, query, page)
-		return idList{IDs: idsOf(ps), Total: total}, 1, err
+		res, err := c.store.SearchProducts(ctx, query, page)
+		return idList{IDs: idsOf(res.Products), Total: res.Total, Suggestion: res.Suggestion,
+			Corrected: res.Corrected, CommonOnly: res.CommonOnly}, 1, err
 	})
 	if err != nil {
-		return nil, 0, err
+		return SearchResult{}, err
 	}
 	ps, err := c.inOrder(ctx, l.IDs)
-	return ps, l.Total, err
+	return SearchResult{Products: listed(ps), Total: l.Total, Suggestion: l.Suggestion, Corrected: l.Corrected, CommonOnly: l.CommonOnly}, err
 }
 
 // ListCategories is Store.ListCategories through the list cache.
-func (c *Cached) ListCategories(ctx context.Context) ([]string, error) {
-	return c.categories.Get(ctx, keys.Categories, func(ctx context.Context) ([]string, int64, error) {
+func (c *Cached) ListCategories(ctx context.Context) ([]Category, error) {
+	return c.categories.Get(ctx, keys.Categories, func(ctx context.Context) ([]Category, int64, error) {
 		names, err := c.store.ListCategories(ctx)
 		return names, 1, err
 	})

@@ -7,7 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,6 +19,9 @@ import (
 	"github.com/shopcache/shop/internal/pgretry"
 
 	"github.com/shopcache/shop/internal/money"
+	"github.com/shopcache/shop/internal/picture"
+	"github.com/shopcache/shop/internal/richtext"
+	"github.com/shopcache/shop/internal/titlecase"
 )
 
 var (
@@ -40,6 +47,28 @@ type Product struct {
 	Merchandise bool   // false for postage, fees and bookkeeping codes, which are never listed
 	Version     int64  // bumped on every change of the row
 	UpdatedAt   time.Time
+}
+
+// DisplayName is Name as a shopper reads it: title case for the upper-case names of the
+// default data set, acronyms, sizes and codes kept ("WHITE HANGING HEART T-LIGHT HOLDER" ->
+// "White Hanging Heart T-Light Holder"); see internal/titlecase. The stored Name is the
+// source text, kept for search and the admin editor.
+func (p Product) DisplayName() string { return titlecase.Name(p.Name) }
+
+// DescriptionHTML is Description sanitised to the safe subset of HTML (internal/richtext),
+// for a template to insert as it is.
+func (p Product) DescriptionHTML() template.HTML { return richtext.HTML(p.Description) }
+
+// PictureURL is the address of the product's drawn picture (internal/picture):
+// "/pictures/{id}/{version}.svg", the version a hash of what it is drawn from, so the
+// address changes when the picture would and can be cached for good.
+func (p Product) PictureURL() string {
+	return fmt.Sprintf("/pictures/%d/%s.svg", p.ID, picture.Version(p.PictureSubject()))
+}
+
+// PictureSubject is what the product's picture is drawn from.
+func (p Product) PictureSubject() picture.Subject {
+	return picture.Subject{SKU: p.SKU, Name: p.Name, Category: p.Category}
 }
 
 // DisplayPrice is Price formatted for a shopper, e.g. "£2.95".
@@ -75,10 +104,51 @@ type Page struct {
 // Offset is the number of rows before the page.
 func (p Page) Offset() int { return (p.Number - 1) * p.Size }
 
-// Filter narrows a product listing. The zero value lists every merchandise product.
+// Sort is the order of a listing; the zero value is the catalog's own order (by id, which
+// for the default data set is its popularity in the source).
+type Sort string
+
+// The orders a listing can be sorted in.
+const (
+	SortDefault     Sort = ""
+	SortBestselling Sort = "bestselling" // most net units sold in the order history first
+	SortPriceAsc    Sort = "price_asc"   // cheapest first
+	SortPriceDesc   Sort = "price_desc"  // dearest first
+	SortName        Sort = "name"        // A to Z
+	SortNewest      Sort = "newest"      // most recently added first (highest id)
+)
+
+// Sorts lists the valid sorts, in the order a sort menu shows them.
+var Sorts = []Sort{SortDefault, SortBestselling, SortPriceAsc, SortPriceDesc, SortName, SortNewest}
+
+// orderBy is the ORDER BY clause of each Sort; every order ends with the id, so pages never
+// overlap.
+var orderBy = map[Sort]string{
+	SortDefault:     `p.id`,
+	SortBestselling: `coalesce(b.units, 0) DESC, p.id`,
+	SortPriceAsc:    `p.price, p.id`,
+	SortPriceDesc:   `p.price DESC, p.id`,
+	SortName:        `lower(p.name), p.id`,
+	SortNewest:      `p.id DESC`,
+}
+
+// Valid reports whether s is one of Sorts.
+func (s Sort) Valid() bool { _, ok := orderBy[s]; return ok }
+
+// Filter narrows and orders a product listing. The zero value lists every merchandise
+// product in the catalog's order.
 type Filter struct {
 	Category string // exact category name; empty for all
+	Sort     Sort
+	MinPrice int64 // lowest price in minor units, inclusive; 0 for no bound
+	MaxPrice int64 // highest price in minor units, inclusive; 0 for no bound
 	Page     Page
+}
+
+// Category is a category with the number of merchandise products in it.
+type Category struct {
+	Name     string
+	Products int
 }
 
 // ProductPage is what a product page shows: the product and its newest reviews. It is the
@@ -148,23 +218,42 @@ func (s *Store) findProduct(ctx context.Context, id int64) (Product, error) {
 	return p, nil
 }
 
-// listProducts returns one page of merchandise products, ordered by id, and the number of
-// products that match f in all. An unknown f.Category returns ErrNotFound.
+// listProducts returns one page of the merchandise products that match f, in f.Sort's
+// order, and the number of them in all. An unknown f.Category returns ErrNotFound; a known
+// one with nothing in the price range an empty page.
 func (s *Store) listProducts(ctx context.Context, f Filter) ([]Product, int, error) {
+	order, ok := orderBy[f.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("catalog: unknown sort %q", f.Sort)
+	}
 	s.wait(ctx)
+	const match = `p.merchandise AND p.price > 0 AND ($1 = '' OR p.category = $1)
+		AND ($2 = 0 OR p.price >= $2) AND ($3 = 0 OR p.price <= $3)`
 	var total int
-	err := s.pool.QueryRow(ctx,
-		`SELECT count(*) FROM products WHERE merchandise AND ($1 = '' OR category = $1)`,
-		f.Category).Scan(&total)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products p WHERE `+match,
+		f.Category, f.MinPrice, f.MaxPrice).Scan(&total)
 	if err != nil {
 		return nil, 0, fmt.Errorf("catalog: count products: %w", err)
 	}
 	if total == 0 && f.Category != "" {
-		return nil, 0, fmt.Errorf("catalog: category %q: %w", f.Category, ErrNotFound)
+		var exists bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE merchandise AND category = $1)`, f.Category).Scan(&exists)
+		if err != nil {
+			return nil, 0, fmt.Errorf("catalog: find category: %w", err)
+		}
+		if !exists {
+			return nil, 0, fmt.Errorf("catalog: category %q: %w", f.Category, ErrNotFound)
+		}
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p
-		WHERE p.merchandise AND ($1 = '' OR p.category = $1)
-		ORDER BY p.id LIMIT $2 OFFSET $3`, f.Category, f.Page.Size, f.Page.Offset())
+	from := `products p`
+	if f.Sort == SortBestselling {
+		// The same measure as the bestseller boards: net units over the whole history.
+		from = `products p LEFT JOIN (
+			SELECT product_id, sum(quantity) AS units FROM order_items GROUP BY product_id
+		) b ON b.product_id = p.id`
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM `+from+` WHERE `+match+`
+		ORDER BY `+order+` LIMIT $4 OFFSET $5`, f.Category, f.MinPrice, f.MaxPrice, f.Page.Size, f.Page.Offset())
 	items, err := pgx.CollectRows(rows, scanProduct)
 	if err != nil {
 		return nil, 0, fmt.Errorf("catalog: list products: %w", err)
@@ -172,33 +261,124 @@ func (s *Store) listProducts(ctx context.Context, f Filter) ([]Product, int, err
 	return items, total, nil
 }
 
-// searchProducts returns one page of merchandise products that match query, best match
-// first, and the number of matches in all. The query is Postgres full-text search in
-// web-search syntax (words, "quoted phrases", -excluded), stemmed as English.
-func (s *Store) searchProducts(ctx context.Context, query string, page Page) ([]Product, int, error) {
-	s.wait(ctx)
-	const match = `p.merchandise AND p.search @@ websearch_to_tsquery('english', $1)`
-	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products p WHERE `+match, query).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("catalog: count search %q: %w", query, err)
-	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE `+match+`
-		ORDER BY ts_rank(p.search, websearch_to_tsquery('english', $1)) DESC, p.id
-		LIMIT $2 OFFSET $3`, query, page.Size, page.Offset())
-	items, err := pgx.CollectRows(rows, scanProduct)
-	if err != nil {
-		return nil, 0, fmt.Errorf("catalog: search %q: %w", query, err)
-	}
-	return items, total, nil
+// SearchResult is one page of search results.
+type SearchResult struct {
+	Products []Product
+	Total    int // matches in all
+	// Suggestion is the query with each word replaced by the nearest word of the catalog's
+	// names ("did you mean"), when the typed query matched nothing and the suggestion
+	// differs; empty otherwise.
+	Suggestion string
+	// Corrected is set when the typed query matched nothing and Products are the matches of
+	// Suggestion instead.
+	Corrected bool
+	// CommonOnly is set when the query holds no word to search for: only words too common
+	// to mean anything ("the", "and") or no letters at all. Nothing is searched.
+	CommonOnly bool
 }
 
-// listCategories returns the names of the categories that have merchandise, sorted.
-// It is empty when the data set has no categories.
-func (s *Store) listCategories(ctx context.Context) ([]string, error) {
+// searchWords splits a query into lower-case words of letters and digits: "T-Light holder!"
+// -> [t light holder]. Anything else (quotes, operators) separates words.
+func searchWords(query string) []string {
+	return strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// tsQuery is the text search query of words: all of them must match, stemmed as English,
+// the last one also as a prefix when it has two characters or more, so that results come
+// as the shopper types ("hear" finds "heart"). Words are letters and digits only, which
+// to_tsquery reads literally.
+func tsQuery(words []string) string {
+	terms := make([]string, len(words))
+	for i, w := range words {
+		terms[i] = w
+		if i == len(words)-1 && utf8.RuneCountInString(w) >= 2 {
+			terms[i] += ":*"
+		}
+	}
+	return strings.Join(terms, " & ")
+}
+
+// searchProducts returns one page of the merchandise products that match query, best match
+// first, as SearchResult describes. Every word of the query must be found in the name,
+// category, brand, code or description (stemmed as English, the last word also as a
+// prefix); names weigh most, descriptions least, and ties go by id. When nothing matches,
+// each word is replaced by the catalog word (of three letters or more, in the listed
+// products' names) that scores highest on pg_trgm similarity (at least 0.3) plus 0.05 ×
+// ln(how many names hold it) — so a common word beats a rare one that is a hair more
+// similar: "hart" is "heart" (similarity 0.375, 200+ names), not "hare" (0.43, 2 names) —
+// and that query is searched. A word of the catalog stays as it is.
+func (s *Store) searchProducts(ctx context.Context, query string, page Page) (SearchResult, error) {
+	words := searchWords(query)
+	if len(words) == 0 {
+		return SearchResult{CommonOnly: true}, nil
+	}
 	s.wait(ctx)
-	rows, _ := s.pool.Query(ctx, `SELECT DISTINCT category FROM products
-		WHERE merchandise AND category <> '' ORDER BY category`)
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	var terms int
+	if err := s.pool.QueryRow(ctx, `SELECT numnode(to_tsquery('english', $1))`, tsQuery(words)).Scan(&terms); err != nil {
+		return SearchResult{}, fmt.Errorf("catalog: search %q: %w", query, err)
+	}
+	if terms == 0 {
+		return SearchResult{CommonOnly: true}, nil
+	}
+	res, err := s.match(ctx, tsQuery(words), page)
+	if err != nil || res.Total > 0 {
+		return res, err
+	}
+	rows, _ := s.pool.Query(ctx, `WITH vocab AS (
+			SELECT w, count(*) AS n FROM products p, regexp_split_to_table(lower(p.name), '[^[:alnum:]]+') w
+			WHERE p.merchandise AND length(w) >= 3 GROUP BY w
+		)
+		SELECT coalesce((SELECT w FROM vocab WHERE similarity(w, q.word) >= 0.3
+			ORDER BY w = q.word DESC, similarity(w, q.word) + 0.05 * ln(n) DESC, w LIMIT 1), q.word)
+		FROM unnest($1::text[]) WITH ORDINALITY AS q(word, i) ORDER BY q.i`, words)
+	fixed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return SearchResult{}, fmt.Errorf("catalog: suggest for %q: %w", query, err)
+	}
+	suggestion := strings.Join(fixed, " ")
+	if suggestion == strings.Join(words, " ") {
+		return res, nil
+	}
+	res, err = s.match(ctx, tsQuery(fixed), page)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	res.Suggestion, res.Corrected = suggestion, res.Total > 0
+	if !res.Corrected {
+		res.Products = nil
+	}
+	return res, nil
+}
+
+// match returns one page of the merchandise products that match the text search query tsq.
+func (s *Store) match(ctx context.Context, tsq string, page Page) (SearchResult, error) {
+	const match = `p.merchandise AND p.price > 0 AND p.search @@ to_tsquery('english', $1)`
+	var res SearchResult
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products p WHERE `+match, tsq).Scan(&res.Total); err != nil {
+		return SearchResult{}, fmt.Errorf("catalog: count search %q: %w", tsq, err)
+	}
+	if res.Total == 0 {
+		return res, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p WHERE `+match+`
+		ORDER BY ts_rank(p.search, to_tsquery('english', $1)) DESC, p.id
+		LIMIT $2 OFFSET $3`, tsq, page.Size, page.Offset())
+	var err error
+	if res.Products, err = pgx.CollectRows(rows, scanProduct); err != nil {
+		return SearchResult{}, fmt.Errorf("catalog: search %q: %w", tsq, err)
+	}
+	return res, nil
+}
+
+// listCategories returns the categories that have merchandise with their product counts,
+// sorted by name. It is empty when the data set has no categories.
+func (s *Store) listCategories(ctx context.Context) ([]Category, error) {
+	s.wait(ctx)
+	rows, _ := s.pool.Query(ctx, `SELECT category, count(*) FROM products
+		WHERE merchandise AND category <> '' GROUP BY category ORDER BY category`)
+	names, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Category])
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list categories: %w", err)
 	}
@@ -209,7 +389,7 @@ func (s *Store) listCategories(ctx context.Context) ([]string, error) {
 func (s *Store) listFeatured(ctx context.Context, n int) ([]Product, error) {
 	s.wait(ctx)
 	rows, _ := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products p
-		WHERE p.merchandise AND p.stock > 0
+		WHERE p.merchandise AND p.price > 0 AND p.stock > 0
 		ORDER BY hashtext(p.sku || current_date::text), p.id LIMIT $1`, n)
 	items, err := pgx.CollectRows(rows, scanProduct)
 	if err != nil {
@@ -321,10 +501,13 @@ type ProductUpdate struct {
 	Version           int64
 }
 
-// UpdateProduct applies u to product id in one transaction and bumps its version. It returns
+// UpdateProduct applies u to product id in one transaction and bumps its version. The
+// name is stored as text (entities decoded, tags dropped) and the description sanitised to
+// the safe subset of HTML (internal/richtext). It returns
 // the product as committed, ErrNotFound, or ErrConflict when the product is no longer at
 // u.Version (someone else changed it: nothing is written).
 func (s *Store) UpdateProduct(ctx context.Context, id int64, u ProductUpdate) (Product, error) {
+	u.Name, u.Description = richtext.PlainName(u.Name), richtext.Sanitize(u.Description)
 	var p Product
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `UPDATE products p SET name = $2, description = $3, price = $4, stock = $5,
@@ -365,27 +548,26 @@ func (s *Store) FindProduct(ctx context.Context, id int64) (p Product, err error
 	return p, err
 }
 
-// ListProducts returns one page of merchandise products, ordered by id, and the number of
-// products that match f in all. An unknown f.Category returns ErrNotFound.
+// ListProducts returns one page of the merchandise products that match f, in f.Sort's
+// order, and the number of them in all. An unknown f.Category returns ErrNotFound.
 func (s *Store) ListProducts(ctx context.Context, f Filter) (items []Product, total int, err error) {
 	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { items, total, err = s.listProducts(ctx, f); return err })
 	return items, total, err
 }
 
-// SearchProducts returns one page of merchandise products that match query, best match
-// first, and the number of matches in all. The query is Postgres full-text search in
-// web-search syntax (words, "quoted phrases", -excluded), stemmed as English.
-func (s *Store) SearchProducts(ctx context.Context, query string, page Page) (items []Product, total int, err error) {
+// SearchProducts returns one page of the merchandise products that match query, best match
+// first; see searchProducts for the rules.
+func (s *Store) SearchProducts(ctx context.Context, query string, page Page) (res SearchResult, err error) {
 	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error {
-		items, total, err = s.searchProducts(ctx, query, page)
+		res, err = s.searchProducts(ctx, query, page)
 		return err
 	})
-	return items, total, err
+	return res, err
 }
 
-// ListCategories returns the names of the categories that have merchandise, sorted.
-// It is empty when the data set has no categories.
-func (s *Store) ListCategories(ctx context.Context) (names []string, err error) {
+// ListCategories returns the categories that have merchandise with their product counts,
+// sorted by name. It is empty when the data set has no categories.
+func (s *Store) ListCategories(ctx context.Context) (names []Category, err error) {
 	err = pgretry.Read(ctx, s.pool, func(ctx context.Context) error { names, err = s.listCategories(ctx); return err })
 	return names, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopcache/shop/catalog"
 	"github.com/shopcache/shop/internal/reqstats"
+	"github.com/shopcache/shop/internal/titlecase"
 	"github.com/shopcache/shop/leaderboard"
 )
 
@@ -28,7 +29,7 @@ type bestsellerRow struct {
 func rowsFromBoard(entries []leaderboard.Entry) []bestsellerRow {
 	rows := make([]bestsellerRow, len(entries))
 	for i, e := range entries {
-		rows[i] = bestsellerRow{Rank: e.Rank, ID: e.ProductID, Name: e.Name, Price: e.DisplayPrice(), Units: e.Units}
+		rows[i] = bestsellerRow{Rank: e.Rank, ID: e.ProductID, Name: titlecase.Name(e.Name), Price: e.DisplayPrice(), Units: e.Units}
 	}
 	return rows
 }
@@ -41,7 +42,7 @@ func rowsFromSQL(best []catalog.Bestseller) []bestsellerRow {
 		if i > 0 && b.Units == best[i-1].Units {
 			rank = rows[i-1].Rank
 		}
-		rows[i] = bestsellerRow{Rank: rank, ID: b.ID, Name: b.Name, Price: b.DisplayPrice(), Units: b.Units}
+		rows[i] = bestsellerRow{Rank: rank, ID: b.ID, Name: b.DisplayName(), Price: b.DisplayPrice(), Units: b.Units}
 	}
 	return rows
 }

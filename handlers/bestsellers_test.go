@@ -77,7 +77,7 @@ func unitsOf(rows []row, id int64) int64 {
 // pack60 is "PACK OF 60 PINK PAISLEY CAKE CASES", 10th in the real history with 24,753 units.
 const pack60 = 55
 
-var panelUnits = regexp.MustCompile(`<li value="10"><a href="/products/55">PACK OF 60 PINK PAISLEY CAKE CASES</a> <span class="muted">([\d,]+) sold`)
+var panelUnits = regexp.MustCompile(`<li value="10"><a href="/products/55">Pack of 60 Pink Paisley Cake Cases</a> <span class="muted">([\d,]+) sold`)
 
 func TestCheckoutMovesTheBoardLive(t *testing.T) {
 	shop := newShop(t, testenv.SeededDBURL(t))
@@ -92,8 +92,8 @@ func TestCheckoutMovesTheBoardLive(t *testing.T) {
 	<-shop.Live.Ready()
 	events := stream(t, shop.URL)
 	first := <-events
-	if len(first) != 10 || first[0].Name != "POPCORN HOLDER" || first[0].Rank != 1 || unitsOf(first, pack60) != 24753 {
-		t.Fatalf("first event = %+v, want the top 10 with POPCORN HOLDER first", first)
+	if len(first) != 10 || first[0].Name != "Popcorn Holder" || first[0].Rank != 1 || unitsOf(first, pack60) != 24753 {
+		t.Fatalf("first event = %+v, want the top 10 with Popcorn Holder first", first)
 	}
 
 	alice := newShopper(t, shop.URL)
@@ -157,7 +157,7 @@ func TestCheckoutWhileTheBoardIsDown(t *testing.T) {
 	}
 	expect(t, "served from", home, http.StatusOK, "bestsellers ← Postgres")
 	page := alice.get("/products/55")
-	expect(t, "product page", page, http.StatusOK, "PACK OF 60 PINK PAISLEY")
+	expect(t, "product page", page, http.StatusOK, "Pack of 60 Pink Paisley")
 	if strings.Contains(page.body, "bestseller</span>") {
 		t.Error("product page shows a rank while the board is down")
 	}

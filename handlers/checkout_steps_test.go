@@ -65,7 +65,7 @@ func TestCheckoutSteps(t *testing.T) {
 	}
 	gross := p.Price + orders.DeliveryFee
 	review := kim.get(r.location)
-	expect(t, "review", review, http.StatusOK, p.Name, "Kim Lee", "2 New Street",
+	expect(t, "review", review, http.StatusOK, p.DisplayName(), "Kim Lee", "2 New Street",
 		"Delivery</dt><dd>"+money.Format(orders.DeliveryFee, "GBP"),
 		"Total</dt><dd class=\"grand\">"+money.Format(gross, "GBP"),
 		"VAT included (20 %)</dt><dd>"+money.Format(orders.VATIncluded(gross), "GBP"))

@@ -50,6 +50,11 @@ func withQueries(q *testenv.Queries) option { return func(c *app.Config) { c.Que
 // newShop serves the database at dbURL (already migrated and seeded) with the test Redis.
 func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	t.Helper()
+	return buildShop(t, dbURL, false, opts...)
+}
+
+func buildShop(t testing.TB, dbURL string, startAll bool, opts ...option) *testShop {
+	t.Helper()
 	rdb, prefix := testenv.Redis(t)
 	cfg := app.Defaults(dbURL, testenv.RedisURL())
 	cfg.Seed = false
@@ -73,13 +78,31 @@ func newShop(t *testing.T, dbURL string, opts ...option) *testShop {
 	t.Cleanup(a.Close)
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(srv.Close)
+	if startAll {
+		a.Start(context.Background())
+		t.Cleanup(func() { a.Stop(context.Background()) }) // before srv.Close: ends open streams
+		return &testShop{Server: srv, App: a, pool: a.Pool, rdb: rdb, prefix: cfg.RedisKeyPrefix}
+	}
 	// The live bestseller stream; the other background work (repair, flusher, listeners) is
 	// started by the tests that are about it.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.Live.Run(ctx) }()
 	t.Cleanup(func() { a.Live.Close(); cancel(); <-done }) // before srv.Close: ends open streams
+	t.Cleanup(func() {                                     // the Lab's experiments end (and undo their changes) before the rest closes
+		a.LabCollector.Close()
+		if err := a.LabRunner.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return &testShop{Server: srv, App: a, pool: a.Pool, rdb: rdb, prefix: cfg.RedisKeyPrefix}
+}
+
+// newStartedShop is newShop with all of the shop's background work running (App.Start):
+// the Postgres listener, the view batches and flushes, the invalidation bus.
+func newStartedShop(t testing.TB, dbURL string, opts ...option) *testShop {
+	t.Helper()
+	return buildShop(t, dbURL, true, opts...)
 }
 
 // downRedisURL is the URL of a port where nothing listens.
@@ -110,12 +133,12 @@ func TestPages(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"/", 200, []string{"Featured today", "Bestsellers", "POPCORN HOLDER", "How this page was served", "Postgres queries"}},
-		{"/products", 200, []string{"All products", "Page 1 of 163", `href="/products?page=2"`}},
+		{"/", 200, []string{"Featured today", "Bestsellers", "Popcorn Holder", "How this page was served", "Postgres queries"}},
+		{"/products", 200, []string{"All products", "Page 1 of 163", `href="/products?page=2"`, `aria-label="Page 163, last"`}},
 		{"/products?page=163", 200, []string{"Page 163 of 163", `rel="prev"`}},
-		{"/products/" + heartID, 200, []string{"WHITE HANGING HEART T-LIGHT HOLDER", "£2.95", "85123A", "in stock"}},
-		{"/search?q=heart", 200, []string{"Search: “heart”", "WHITE HANGING HEART T-LIGHT HOLDER", `value="heart"`}},
-		{"/search?q=hanging+hearts", 200, []string{"WHITE HANGING HEART T-LIGHT HOLDER"}},
+		{"/products/" + heartID, 200, []string{"White Hanging Heart T-Light Holder", "£2.95", "85123A", "in stock", "UK online gift wholesaler"}},
+		{"/search?q=heart", 200, []string{"Search: “heart”", "White Hanging Heart T-Light Holder", `value="heart"`}},
+		{"/search?q=hanging+hearts", 200, []string{"White Hanging Heart T-Light Holder"}},
 		{"/search?q=zzzzqqq", 200, []string{"0 matches", "Nothing matched"}},
 		{"/search", 200, []string{"Type a word or two"}},
 		{"/healthz", 200, []string{"ok"}},

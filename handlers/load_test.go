@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,11 +23,13 @@ import (
 // a check, and runs only with SHOP_LOAD=1:
 //
 //	SHOP_LOAD=1 go test -run TestLoadNearCache -v ./handlers
+//
+// With SHOP_LOAD_OUT=file it also writes the figures there as JSON (make bench).
 func TestLoadNearCache(t *testing.T) {
 	if os.Getenv("SHOP_LOAD") == "" {
 		t.Skip("a load measurement: set SHOP_LOAD=1 to run it")
 	}
-	shop := newShop(t, testenv.SeededDBURL(t), withL1(cache.L1Options{Size: 10_000, TTL: time.Minute}))
+	shop := newStartedShop(t, testenv.SeededDBURL(t), withL1(cache.L1Options{Size: 10_000, TTL: time.Minute}))
 	path := "/products/1"
 	resp, err := http.Get(shop.URL + path)
 	if err != nil {
@@ -71,4 +74,18 @@ func TestLoadNearCache(t *testing.T) {
 	fmt.Fprintf(&b, "at half the product page's peak (%d req/s): p50 %v, p90 %v, p99 %v\n",
 		int(shopPeak.Throughput/2), half.Latencies.P50, half.Latencies.P90, half.Latencies.P99)
 	t.Log("\n" + b.String())
+	if out := os.Getenv("SHOP_LOAD_OUT"); out != "" { // make bench reads this
+		j, _ := json.Marshal(map[string]any{
+			"page_bytes": len(page), "x_cache": xcache,
+			"page_rps": shopPeak.Throughput, "page_p50_ms": ms(shopPeak.Latencies.P50), "page_p99_ms": ms(shopPeak.Latencies.P99),
+			"static_rps": staticPeak.Throughput, "static_p50_ms": ms(staticPeak.Latencies.P50),
+			"half_rate": int(shopPeak.Throughput / 2), "half_p50_ms": ms(half.Latencies.P50),
+			"half_p90_ms": ms(half.Latencies.P90), "half_p99_ms": ms(half.Latencies.P99),
+		})
+		if err := os.WriteFile(out, j, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

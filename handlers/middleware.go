@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/lab"
 
 	"github.com/shopcache/shop/internal/reqstats"
 	"github.com/shopcache/shop/web"
@@ -85,11 +89,36 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// countRequest starts the request's reqstats, which the page footer shows.
+// countRequest starts the request's reqstats, which the page footer shows. The Lab's own
+// requests (/lab, /lab/…) are served as any other, but their cache reads and Postgres
+// statements are not counted (cache.Uncounted): watching the shop does not move its figures.
 func (s *Server) countRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, _ := reqstats.Start(r.Context())
+		if lab.IsLabPath(r.URL.Path) {
+			ctx = cache.Uncounted(ctx)
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// recordForLab tells the Lab's recorder what each request (the Lab's own excepted) cost and
+// which layer answered it, once it is served. It sits inside the session middleware, to
+// know the session.
+func (s *Server) recordForLab(next http.Handler) http.Handler {
+	if s.lab.Recorder == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if lab.IsLabPath(r.URL.Path) {
+			return
+		}
+		token := ""
+		if hasSession(r.Context()) {
+			token = s.sessions.Token(r.Context())
+		}
+		s.lab.Recorder.Request(reqstats.From(r.Context()).Snapshot(), token)
 	})
 }
 
@@ -145,6 +174,11 @@ type Timeouts struct {
 	Write time.Duration // every other method: forms, cart, checkout
 }
 
+// isLabStream reports whether path is one of the Lab's event streams.
+func isLabStream(path string) bool {
+	return path == "/lab/events" || strings.HasPrefix(path, "/lab/events/")
+}
+
 // streamingPaths are exempt from deadlines: they answer for as long as the browser listens.
 var streamingPaths = map[string]bool{"/events/bestsellers": true}
 
@@ -159,7 +193,7 @@ func Deadlines(next http.Handler, t Timeouts) http.Handler {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			d = t.Page
 		}
-		if d <= 0 || streamingPaths[r.URL.Path] {
+		if d <= 0 || streamingPaths[r.URL.Path] || isLabStream(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}

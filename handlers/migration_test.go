@@ -65,7 +65,7 @@ func TestLiveColumnTypeChange(t *testing.T) {
 	waitServed(100) // every connection of the pool has prepared the pages' statements
 
 	pool := testenv.Pool(t, dbURL)
-	if _, err := pool.Exec(context.Background(), `ALTER TABLE products ALTER COLUMN description TYPE varchar`); err != nil {
+	if _, err := pool.Exec(context.Background(), `ALTER TABLE products ALTER COLUMN currency TYPE varchar(3)`); err != nil {
 		close(stop)
 		t.Fatal(err)
 	}

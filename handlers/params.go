@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"fmt"
+
+	"github.com/shopcache/shop/catalog"
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -104,11 +107,24 @@ func productID(s string) (int64, error) {
 	return id, nil
 }
 
-// pager is the pagination bar of a listing.
+// pager is the pagination bar of a listing: previous and next, the first and last pages
+// and the pages around the current one, numbered.
 type pager struct {
 	Number, Last int
 	Prev, Next   string // links; empty at either end
+	Pages        []pageLink
 }
+
+// pageLink is one entry of the numbered pages; Gap marks an elision ("…") between numbers.
+type pageLink struct {
+	Number  int
+	URL     string
+	Current bool
+	Gap     bool
+}
+
+// pagerWindow is how many numbered pages show on either side of the current one.
+const pagerWindow = 2
 
 // lastPage is the number of the last page of total items, at least 1.
 func lastPage(total int) int { return max(1, (total+pageSize-1)/pageSize) }
@@ -140,5 +156,66 @@ func newPager(path string, base url.Values, page, total int) (pager, error) {
 	if page < last {
 		p.Next = link(page + 1)
 	}
+	show := map[int]bool{1: true, last: true}
+	for n := max(1, page-pagerWindow); n <= min(last, page+pagerWindow); n++ {
+		show[n] = true
+	}
+	numbers := make([]int, 0, len(show))
+	for n := range show {
+		numbers = append(numbers, n)
+	}
+	sort.Ints(numbers)
+	for i, n := range numbers {
+		if i > 0 && n > numbers[i-1]+1 {
+			p.Pages = append(p.Pages, pageLink{Gap: true})
+		}
+		p.Pages = append(p.Pages, pageLink{Number: n, URL: link(n), Current: n == page})
+	}
 	return p, nil
+}
+
+// sortNames are the sort menu's labels.
+var sortNames = map[catalog.Sort]string{
+	catalog.SortDefault:     "Featured",
+	catalog.SortBestselling: "Bestselling",
+	catalog.SortPriceAsc:    "Price, low to high",
+	catalog.SortPriceDesc:   "Price, high to low",
+	catalog.SortName:        "Name, A to Z",
+	catalog.SortNewest:      "Newest",
+}
+
+// listingSort returns the sort parameter: empty for the catalog's order, else one of
+// catalog.Sorts; anything else is a bad request that names the valid ones.
+func listingSort(values url.Values) (catalog.Sort, error) {
+	s := catalog.Sort(values.Get("sort"))
+	if !s.Valid() {
+		valid := make([]string, 0, len(catalog.Sorts))
+		for _, v := range catalog.Sorts[1:] {
+			valid = append(valid, string(v))
+		}
+		return "", badRequest(fmt.Sprintf("Sort by one of %s.", strings.Join(valid, ", ")))
+	}
+	return s, nil
+}
+
+// priceParam returns price parameter name ("min" or "max") in minor units: 0 when absent
+// or empty, else a number like 5, 5.5 or 5.50 (the editor's pricePattern, a leading "£"
+// allowed) of at most maxPriceMinor.
+func priceParam(values url.Values, name string) (int64, error) {
+	v := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(values.Get(name)), "£"))
+	if v == "" {
+		return 0, nil
+	}
+	bad := badRequest(fmt.Sprintf("The %s price must be an amount like 5 or 12.50.", map[string]string{"min": "lowest", "max": "highest"}[name]))
+	if !pricePattern.MatchString(v) {
+		return 0, bad
+	}
+	m := pricePattern.FindStringSubmatch(v)
+	w, _ := strconv.ParseInt(m[1], 10, 64)
+	f, _ := strconv.ParseInt((m[2] + "00")[:2], 10, 64)
+	minor := w*100 + f
+	if minor > maxPriceMinor {
+		return 0, bad
+	}
+	return minor, nil
 }

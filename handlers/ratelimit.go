@@ -29,6 +29,7 @@ type RateLimits struct {
 	LoginAccount ratelimit.Limit // sign-in attempts per account (e-mail), whatever the client
 	LoginIP      ratelimit.Limit // sign-in attempts per client address, whatever the account
 	SignupIP     ratelimit.Limit // sign-ups per client address
+	LabRunIP     ratelimit.Limit // starts of the Lab's open (read-only) experiments per client address
 }
 
 // rateLimited is a 429: too many attempts, with when to try again (the Retry-After header).
@@ -108,4 +109,11 @@ func (s *Server) allowSignup(r *http.Request) error {
 	client := clientKey(clientIP(r, s.proxies))
 	return s.allowAttempt(r, limitCheck{keys.SignupClientLimit(client), s.limits.SignupIP,
 		"Too many accounts have been created from your network just now"})
+}
+
+// allowLabRun counts the start of an open Lab experiment from r's client.
+func (s *Server) allowLabRun(r *http.Request) error {
+	client := clientKey(clientIP(r, s.proxies))
+	return s.allowAttempt(r, limitCheck{keys.LabRunLimit(client), s.limits.LabRunIP,
+		"Your network has started many experiments just now"})
 }

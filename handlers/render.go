@@ -43,7 +43,7 @@ func (s *Server) renderView(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	v.Served = reqstats.From(ctx).Snapshot()
 	var buf bytes.Buffer
-	if err := s.templates.Render(&buf, page, v); err != nil {
+	if err := s.templates.RenderPart(&buf, page, "base", v); err != nil { // buf is the one buffer
 		s.log.Error("render failed", "page", page, "path", r.URL.Path, "err", err)
 		status = http.StatusInternalServerError
 		buf.Reset()

@@ -34,6 +34,11 @@ func (s *Server) routes() http.Handler {
 	pages.Handle("GET /admin/products/{id}", s.requireAdmin(s.handleProductEdit))
 	pages.Handle("POST /admin/products/{id}", s.requireAdmin(s.handleProductUpdate))
 	pages.HandleFunc("GET /lab", s.handleLab)
+	pages.HandleFunc("GET /lab/events", s.handleLabEvents)
+	pages.HandleFunc("GET /lab/questions/{question}", s.handleLabQuestion)
+	pages.HandleFunc("GET /lab/{strategy}", s.handleLabStrategy)
+	pages.HandleFunc("POST /lab/{strategy}/run", s.handleLabRun)
+	pages.HandleFunc("GET /lab/events/{strategy}", s.handleLabRunEvents)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))
@@ -42,7 +47,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/{file...}", s.static())
-	mux.Handle("/", s.countRequest(s.loadSession(csrf.Handler(s.loadUser(s.errorPages(pages))))))
+	mux.HandleFunc("GET /pictures/{id}/{file}", s.handlePicture)
+	mux.Handle("/", s.countRequest(s.loadSession(s.recordForLab(csrf.Handler(s.loadUser(s.errorPages(pages)))))))
 
 	return s.recoverPanics(s.logRequests(s.securityHeaders(mux)))
 }

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/maypok86/otter/v2"
 
 	"github.com/shopcache/shop/accounts"
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/lab"
 	"github.com/shopcache/shop/leaderboard"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/pageviews"
@@ -30,8 +32,8 @@ type catalogStore interface {
 	FindProductPage(ctx context.Context, id int64) (catalog.ProductPage, error)
 	FindProducts(ctx context.Context, ids []int64) (map[int64]catalog.Product, error)
 	ListProducts(ctx context.Context, f catalog.Filter) ([]catalog.Product, int, error)
-	SearchProducts(ctx context.Context, query string, page catalog.Page) ([]catalog.Product, int, error)
-	ListCategories(ctx context.Context) ([]string, error)
+	SearchProducts(ctx context.Context, query string, page catalog.Page) (catalog.SearchResult, error)
+	ListCategories(ctx context.Context) ([]catalog.Category, error)
 	ListFeatured(ctx context.Context, n int) ([]catalog.Product, error)
 	ListBestsellers(ctx context.Context, n int) ([]catalog.Bestseller, error)
 	UpdateProduct(ctx context.Context, id int64, u catalog.ProductUpdate) (catalog.Product, error)
@@ -55,6 +57,7 @@ type cartStore interface {
 	Remove(ctx context.Context, cartID string, productID int64) error
 	Lines(ctx context.Context, cartID string) ([]orders.Line, error)
 	Count(ctx context.Context, cartID string) (int, error)
+	PrefetchCount(ctx context.Context, cartID string) context.Context
 	Merge(ctx context.Context, from, to string, stock orders.StockReader) error
 }
 
@@ -105,6 +108,10 @@ type Lab struct {
 	L1         cache.L1Options
 	// WriteBehind reports the views flusher's state (pending counts, last flush); nil for none.
 	WriteBehind func(context.Context) pageviews.Status
+
+	Recorder  *lab.Recorder  // counts each request (the Lab's own excepted); nil: none
+	Collector *lab.Collector // the whole deployment's figures; nil: no dashboard
+	Runner    *lab.Runner    // the experiments; nil: none
 }
 
 // Server serves the shop's pages.
@@ -124,6 +131,9 @@ type Server struct {
 	lab       Lab
 	limits    RateLimits
 	proxies   []netip.Prefix // SHOP_TRUSTED_PROXIES
+	// cartGuesses: session token → the cart of its signed-in user, for guessCart.
+	cartGuesses *otter.Cache[string, string]
+	fragments   *fragments // nil when the near cache is off
 }
 
 // NewServer returns the shop's HTTP handler with every route and middleware in place. The
@@ -140,6 +150,12 @@ func NewServer(logger *slog.Logger, templates *web.Templates, sessions *scs.Sess
 		log: logger, templates: templates, sessions: sessions, catalog: catalog, accounts: accounts,
 		carts: carts, orders: orders, checkout: checkout, board: board, live: live, stats: stats,
 		checks: checks, lab: lab, limits: limits, proxies: proxies,
+		cartGuesses: otter.Must(&otter.Options[string, string]{
+			MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryAccessing[string, string](time.Hour),
+		}),
+	}
+	if !lab.CacheOff {
+		s.fragments = newFragments(lab.L1.Size)
 	}
 	if s.lab.CacheStats == nil {
 		s.lab.CacheStats = func() []cache.StatsSnapshot { return nil }

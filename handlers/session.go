@@ -10,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/internal/piggyback"
 	"github.com/shopcache/shop/orders"
 	"github.com/shopcache/shop/sessions"
 )
@@ -30,6 +31,7 @@ type ctxKey int
 const (
 	userKey ctxKey = iota
 	sessionStateKey
+	cookieTokenKey // the session token the request's cookie named
 )
 
 // sessionState says whether a request has its session in its context.
@@ -59,7 +61,13 @@ func (s *Server) loadSession(next http.Handler) http.Handler {
 		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
 			token = c.Value
 		}
-		ctx, err := s.sessions.Load(context.WithValue(r.Context(), sessionStateKey, sessionLoaded), token)
+		// One round trip for the session, its expiry and the cart count (guessed from the
+		// token: see cartGuess).
+		ctx := sessions.Track(piggyback.With(context.WithValue(r.Context(), sessionStateKey, sessionLoaded)))
+		if token != "" {
+			ctx = s.carts.PrefetchCount(context.WithValue(ctx, cookieTokenKey, token), s.guessCart(token))
+		}
+		ctx, err := s.sessions.Load(ctx, token)
 		if err == nil && s.sessions.Token(ctx) != "" {
 			ctx = sessions.Loaded(ctx, token)
 		}
@@ -248,12 +256,29 @@ func (s *Server) requireLogin(h http.HandlerFunc) http.Handler {
 // It is empty for a visitor without a session (who has no cart yet).
 func (s *Server) cartID(ctx context.Context) string {
 	if u := currentUser(ctx); u != nil {
-		return orders.UserCartID(u.ID)
+		id := orders.UserCartID(u.ID)
+		if token, _ := ctx.Value(cookieTokenKey).(string); token != "" && token == s.sessions.Token(ctx) {
+			s.cartGuesses.Set(token, id)
+		}
+		return id
 	}
 	if token := s.sessions.Token(ctx); token != "" {
 		return orders.SessionCartID(token)
 	}
 	return ""
+}
+
+// guessCart is the cart whose count is read along with the session of token: the user's
+// cart this token was last seen signed in with on this instance, else the session's own.
+// A wrong guess costs a second round trip, never a wrong count: Count uses the reply only
+// for the cart the loaded session turns out to have. A token's user does not change (the
+// token is renewed at sign-in and sign-out), so a guess is wrong only on the first signed-in
+// request of a token on an instance.
+func (s *Server) guessCart(token string) string {
+	if id, ok := s.cartGuesses.GetIfPresent(token); ok {
+		return id
+	}
+	return orders.SessionCartID(token)
 }
 
 // ensureCartID is cartID, giving a visitor without a session one first, so that concurrent

@@ -151,9 +151,10 @@ func TestSignInSticks(t *testing.T) {
 	expect(t, "GET /account after the sign-in", bob.get("/account"), http.StatusOK, "bob@example.com")
 }
 
-// TestReadsDoNotRewriteTheSession: a page that changes nothing in the session moves its
-// idle expiry (PEXPIREAT) and writes nothing else; a read whose session change cannot be
-// saved still shows its page.
+// TestReadsDoNotRewriteTheSession: a page that changes nothing in the session writes
+// nothing — not even its idle expiry while that would move by less than a tenth of the idle
+// timeout — and once it would move by more, moves it (PEXPIREAT) and writes nothing else; a
+// read whose session change cannot be saved still shows its page.
 func TestReadsDoNotRewriteTheSession(t *testing.T) {
 	srv := testenv.StartRedis(t)
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
@@ -172,11 +173,30 @@ func TestReadsDoNotRewriteTheSession(t *testing.T) {
 	}
 	expect(t, "product page", carol.get("/products/1"), http.StatusOK)
 	stats := admin.Info(ctx, "commandstats").Val()
+	if strings.Contains(stats, "cmdstat_set:") || strings.Contains(stats, "cmdstat_pexpireat:") {
+		t.Errorf("a read-only page right after the sign-up wrote to Redis:\n%s", stats)
+	}
+
+	// As if four minutes had passed since the last extension (more than a tenth of the
+	// default 30-minute idle timeout): the next page moves the expiry, and only that.
+	idle := 30 * time.Minute
+	key := shop.prefix + "session:" + carol.sessionCookie()
+	if err := admin.PExpire(ctx, key, idle-4*time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "product page", carol.get("/products/1"), http.StatusOK)
+	stats = admin.Info(ctx, "commandstats").Val()
 	if strings.Contains(stats, "cmdstat_set:") {
 		t.Errorf("a read-only page wrote with SET:\n%s", stats)
 	}
 	if !strings.Contains(stats, "cmdstat_pexpireat:") {
-		t.Errorf("a read-only page did not move the session's idle expiry:\n%s", stats)
+		t.Errorf("a read-only page did not move the session's idle expiry once 4 of 30 minutes had passed:\n%s", stats)
+	}
+	if d := admin.PTTL(ctx, key).Val(); d < idle-time.Minute {
+		t.Errorf("session TTL after the page = %v, want the idle timeout (%v) again", d, idle)
 	}
 
 	// A flash waits for the next page; that page's session change (the flash popped) cannot

@@ -17,10 +17,25 @@ func Product(id int64) string { return "product:" + strconv.FormatInt(id, 10) }
 // User is the cache-aside key of one user's profile: "user:{id}".
 func User(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
-// ProductList is the key of one page of the catalog listing, optionally of one category:
-// "list:products:{category}:{page}" (the category query-escaped).
-func ProductList(category string, page int) string {
-	return "list:products:" + url.QueryEscape(category) + ":" + strconv.Itoa(page)
+// Listing is what a catalog listing shows besides its page: a category (empty for all), a
+// sort (empty for the catalog's order) and a price range in minor units (0 for no bound).
+type Listing struct {
+	Category           string
+	Sort               string
+	MinPrice, MaxPrice int64
+}
+
+// ProductList is the key of one page of the catalog listing l:
+// "list:products:{category}:{page}" (the category query-escaped) for the catalog's order
+// without a price range, as before sorts existed, and
+// "list:products:{category}:{page}:{sort}:{min}-{max}" otherwise (sort "" when unsorted,
+// min and max in minor units, 0 for no bound). Every listing has its own key.
+func ProductList(l Listing, page int) string {
+	k := "list:products:" + url.QueryEscape(l.Category) + ":" + strconv.Itoa(page)
+	if l.Sort == "" && l.MinPrice == 0 && l.MaxPrice == 0 {
+		return k
+	}
+	return k + ":" + url.QueryEscape(l.Sort) + ":" + strconv.FormatInt(l.MinPrice, 10) + "-" + strconv.FormatInt(l.MaxPrice, 10)
 }
 
 // Search is the key of one page of search results: "list:search:{sha256(query)[:16]}:{page}".
@@ -30,8 +45,10 @@ func Search(query string, page int) string {
 	return "list:search:" + hex.EncodeToString(sum[:8]) + ":" + strconv.Itoa(page)
 }
 
-// Categories is the key of the list of categories.
-const Categories = "list:categories"
+// Categories is the key of the list of categories with their product counts. (The names
+// alone were cached under "list:categories" before the counts; that key is no longer
+// written.)
+const Categories = "list:categories:counts"
 
 // Featured is the key of the home page's featured products.
 const Featured = "home:featured"
@@ -98,3 +115,43 @@ func LoginClientLimit(client string) string { return "ratelimit:login:ip:" + cli
 // SignupClientLimit is the key of the sign-up rate limit of one client address:
 // "ratelimit:signup:ip:{client}", client as for LoginClientLimit.
 func SignupClientLimit(client string) string { return "ratelimit:signup:ip:" + client }
+
+// LabTag is the hash tag of the Lab's figures, so that one MGET reads every instance's
+// figures on cluster mode enabled too.
+const LabTag = "{figures}"
+
+// LabFigures is the key of one instance's figures, rewritten every second with a short TTL:
+// "lab:{figures}:instance:<instance>" (a JSON document).
+func LabFigures(instance string) string { return "lab:" + LabTag + ":instance:" + instance }
+
+// LabInstances is the sorted set of the instances that published figures, scored by the
+// time of their last publication (Unix ms): "lab:{figures}:instances".
+const LabInstances = "lab:" + LabTag + ":instances"
+
+// LabExperimentTag is the hash tag of the Lab's experiment keys.
+const LabExperimentTag = "{experiments}"
+
+// LabLock is the lock that lets one experiment run at a time in a deployment:
+// "lab:{experiments}:lock" (value: the run's id; TTL: the experiment's bound).
+const LabLock = "lab:" + LabExperimentTag + ":lock"
+
+// LabRun is the state of the last run of one strategy's experiment, progress and result:
+// "lab:{experiments}:run:<strategy>" (a JSON document, kept 30 days).
+func LabRun(strategy string) string { return "lab:" + LabExperimentTag + ":run:" + strategy }
+
+// LabProbe is the question an experiment asks every instance (find this session, watch this
+// key): "lab:{experiments}:probe" (JSON, TTL of seconds); each instance reads it once a
+// second with its figures.
+const LabProbe = "lab:" + LabExperimentTag + ":probe"
+
+// LabAnswers is the hash of the instances' answers to one probe:
+// "lab:{experiments}:answers:<run>", field = instance, value = JSON.
+func LabAnswers(run string) string { return "lab:" + LabExperimentTag + ":answers:" + run }
+
+// LabKey is a key the Lab's experiments write their own values under (never a key of the
+// shop's data): "lab:data:<parts joined by ':'>", e.g. LabKey("stampede", "3").
+func LabKey(parts ...string) string { return "lab:data:" + strings.Join(parts, ":") }
+
+// LabRunLimit is the key of the rate limit on starting the Lab's open experiments from one
+// client address: "ratelimit:lab:ip:{client}", client as for LoginClientLimit.
+func LabRunLimit(client string) string { return "ratelimit:lab:ip:" + client }

@@ -9,10 +9,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shopcache/shop/internal/piggyback"
 	"github.com/shopcache/shop/keys"
 )
 
@@ -95,6 +97,7 @@ return {n, 0}`)
 // cart, and returns the line's new quantity, cut to MaxQuantity. It returns *OverStockError,
 // and changes nothing, when the line would hold more than the stock.
 func (c *Carts) Add(ctx context.Context, cartID string, productID int64, quantity, stock int) (int, error) {
+	forgetPrefetch(ctx)
 	reply, err := addScript.Run(ctx, c.rdb, []string{c.key(cartID)},
 		productID, quantity, c.ttl.Milliseconds(), stock, "refuse").Int64Slice()
 	if err != nil || len(reply) != 2 {
@@ -122,6 +125,7 @@ return 1`)
 // line of; the caller checks it against the stock. It returns ErrNotInCart when there is no
 // such line, and then adds none.
 func (c *Carts) Set(ctx context.Context, cartID string, productID int64, quantity int) error {
+	forgetPrefetch(ctx)
 	n, err := setScript.Run(ctx, c.rdb, []string{c.key(cartID)}, productID, quantity, c.ttl.Milliseconds()).Int()
 	if err != nil {
 		return fmt.Errorf("orders: set cart line: %w", err)
@@ -135,6 +139,7 @@ func (c *Carts) Set(ctx context.Context, cartID string, productID int64, quantit
 // Remove removes a product from the cart (Set to 0). It returns ErrNotInCart when there is
 // no such line.
 func (c *Carts) Remove(ctx context.Context, cartID string, productID int64) error {
+	forgetPrefetch(ctx)
 	return c.Set(ctx, cartID, productID, 0)
 }
 
@@ -157,11 +162,71 @@ func (c *Carts) Lines(ctx context.Context, cartID string) ([]Line, error) {
 	return lines, nil
 }
 
-// Count returns the number of units in the cart.
+type prefetchKey struct{}
+
+// prefetched is a cart count read along with another pipeline of the request.
+type prefetched struct {
+	cartID string
+	mu     sync.Mutex
+	cmd    *redis.StringSliceCmd // nil until queued into a pipeline
+	stale  bool                  // the request changed a cart since: read again
+}
+
+// PrefetchCount returns ctx asking for cartID's count to be read along with the request's
+// next pipeline (piggyback: the session read), so that Count needs no round trip of its
+// own. cartID is a guess: Count uses the reply only for that same cart, and only if the
+// request changed no cart since. With no piggyback slot in ctx it does nothing.
+func (c *Carts) PrefetchCount(ctx context.Context, cartID string) context.Context {
+	pf := &prefetched{cartID: cartID}
+	if !piggyback.Add(ctx, func(ctx context.Context, p redis.Pipeliner) {
+		cmd := p.HVals(ctx, c.key(cartID))
+		pf.mu.Lock()
+		pf.cmd = cmd
+		pf.mu.Unlock()
+	}) {
+		return ctx
+	}
+	return context.WithValue(ctx, prefetchKey{}, pf)
+}
+
+// forgetPrefetch marks the request's prefetched count stale: the request changed a cart.
+func forgetPrefetch(ctx context.Context) {
+	if pf, ok := ctx.Value(prefetchKey{}).(*prefetched); ok {
+		pf.mu.Lock()
+		pf.stale = true
+		pf.mu.Unlock()
+	}
+}
+
+// prefetchedCount returns the values of cartID's hash read along with an earlier pipeline
+// of the request, if there is a usable reply.
+func prefetchedCount(ctx context.Context, cartID string) ([]string, bool) {
+	pf, ok := ctx.Value(prefetchKey{}).(*prefetched)
+	if !ok || pf.cartID != cartID {
+		return nil, false
+	}
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	if pf.stale || pf.cmd == nil {
+		return nil, false
+	}
+	values, err := pf.cmd.Result()
+	if err != nil { // not sent, or failed: read it on its own
+		return nil, false
+	}
+	return values, true
+}
+
+// Count returns the number of units in the cart: from the reply read along with the
+// session (PrefetchCount) when there is one for this cart, else in one HVALS.
 func (c *Carts) Count(ctx context.Context, cartID string) (int, error) {
-	values, err := c.rdb.HVals(ctx, c.key(cartID)).Result()
-	if err != nil {
-		return 0, fmt.Errorf("orders: count cart: %w", err)
+	values, ok := prefetchedCount(ctx, cartID)
+	if !ok {
+		var err error
+		values, err = c.rdb.HVals(ctx, c.key(cartID)).Result()
+		if err != nil {
+			return 0, fmt.Errorf("orders: count cart: %w", err)
+		}
 	}
 	n := 0
 	for _, v := range values {
@@ -181,6 +246,7 @@ type StockReader func(ctx context.Context, ids []int64) (map[int64]int, error)
 // runs each line through the same single-key script as Add, so it works where the two keys
 // live on different cluster shards.
 func (c *Carts) Merge(ctx context.Context, from, to string, stock StockReader) error {
+	forgetPrefetch(ctx)
 	lines, err := c.Lines(ctx, from)
 	if err != nil || len(lines) == 0 {
 		return err
@@ -233,6 +299,7 @@ return {1, ARGV[1]}`)
 // Unclaim, or until stale has passed (the claim of a checkout that died). It reports whether the claim is key's, and else the key of the
 // checkout that holds it.
 func (c *Carts) Claim(ctx context.Context, cartID, key string, stale time.Duration) (ok bool, holder string, err error) {
+	forgetPrefetch(ctx)
 	reply, err := claimScript.Run(ctx, c.rdb, []string{c.key(cartID)}, key, stale.Milliseconds()).Slice()
 	if err != nil || len(reply) != 2 {
 		return false, "", fmt.Errorf("orders: claim cart: %w", err)
@@ -272,6 +339,7 @@ return redis.status_reply('OK')`)
 // placed with — from the cart, exactly their quantities: what was added to the cart since
 // they were read stays in it. Unclaim is Release with no lines: a checkout that failed.
 func (c *Carts) Release(ctx context.Context, cartID, key string, lines []Line) error {
+	forgetPrefetch(ctx)
 	args := make([]any, 0, 1+2*len(lines))
 	args = append(args, key)
 	for _, l := range lines {

@@ -2,7 +2,10 @@
 // HINCRBY in Redis, so the page never waits for Postgres, and a background Flusher moves the
 // counts to Postgres in batches every few seconds and on graceful shutdown. It holds the
 // counter, the flusher and its status, and the read of a product page's live numbers
-// (Reader: rank and views in one round trip); it knows nothing of HTTP.
+// (Reader: rank and views in one round trip); it knows nothing of HTTP. In the shop a view
+// first waits in the process: Buffer (buffer.go) counts views in memory and sends them, as
+// the same HINCRBYs, in one pipeline every 100 ms — the first of two write-behind stages,
+// whose losses its doc states; everything below is the second.
 //
 // # No loss, no double count: claimed batches and a ledger
 //
@@ -104,11 +107,36 @@ func (c *Counter) totalKey() string { return c.prefix + keys.ViewsTotal }
 // returned function, called after p is executed, gives the product's views (flushed plus
 // pending, this one included). On a cache miss of the flushed total it asks Postgres once.
 func (c *Counter) QueueView(ctx context.Context, p redis.Pipeliner, id int64) func(context.Context) (int64, error) {
+	return c.queueAdd(ctx, p, id, 1)
+}
+
+// queueAdd queues, in p, n views of product id (HINCRBY views:pending; n = 0 only reads the
+// pending count, HGET) and the read of its flushed total, like QueueView.
+func (c *Counter) queueAdd(ctx context.Context, p redis.Pipeliner, id, n int64) func(context.Context) (int64, error) {
+	_, get := c.queueAddCmd(ctx, p, id, n)
+	return get
+}
+
+// queueAddCmd is queueAdd that also returns the HINCRBY (nil when n = 0), whose own reply
+// says whether Redis took the views.
+func (c *Counter) queueAddCmd(ctx context.Context, p redis.Pipeliner, id, n int64) (*redis.IntCmd, func(context.Context) (int64, error)) {
 	field := strconv.FormatInt(id, 10)
-	pending := p.HIncrBy(ctx, c.PendingKey(), field, 1)
+	var pending *redis.IntCmd
+	var read *redis.StringCmd
+	if n > 0 {
+		pending = p.HIncrBy(ctx, c.PendingKey(), field, n)
+	} else {
+		read = p.HGet(ctx, c.PendingKey(), field)
+	}
 	total := p.HGet(ctx, c.totalKey(), field)
-	return func(ctx context.Context) (int64, error) {
-		n, err := pending.Result()
+	return pending, func(ctx context.Context) (int64, error) {
+		var n int64
+		var err error
+		if pending != nil {
+			n, err = pending.Result()
+		} else if n, err = read.Int64(); errors.Is(err, redis.Nil) {
+			n, err = 0, nil
+		}
 		if err != nil {
 			return 0, fmt.Errorf("views: count view of %d: %w", id, err)
 		}
@@ -129,6 +157,17 @@ func (c *Counter) View(ctx context.Context, id int64) (int64, error) {
 	get := c.QueueView(ctx, p, id)
 	_, _ = p.Exec(ctx) // each command's error is read by get
 	return get(ctx)
+}
+
+// Flushed returns the views of product id that are in Postgres (flushed), read from
+// Postgres itself, not from the total cache: what a Redis crash would leave.
+func (c *Counter) Flushed(ctx context.Context, id int64) (int64, error) {
+	var n int64
+	err := c.pool.QueryRow(ctx, `SELECT coalesce((SELECT views FROM product_views WHERE product_id = $1), 0)`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("views: flushed views of %d: %w", id, err)
+	}
+	return n, nil
 }
 
 // fillTotal reads product id's flushed views from Postgres into the total cache; concurrent
@@ -288,6 +327,9 @@ type Status struct {
 	Errors            int64     // flushes that failed since start
 	LastError         string    // the last failure, e.g. Postgres refusing
 	LastErrorAt       time.Time
+	// Buffer is the first stage (process → Redis) of this instance; nil when views go to
+	// Redis one by one (SHOP_VIEWS_BATCH_INTERVAL=0). The app sets it.
+	Buffer *BufferStatus
 }
 
 // Flusher moves pending views to Postgres every interval, and once more on Stop.
@@ -535,4 +577,41 @@ func (f *Flusher) Status(ctx context.Context) Status {
 	}
 	s.Pending = p
 	return s
+}
+
+// ApplyDirect writes counts (product id → views) straight to Postgres in one transaction,
+// as one batch of the view_batches ledger: the last resort of a graceful stop when Redis
+// does not take the buffered views. The cached totals (views:total) are raised when Redis
+// answers; otherwise they catch up at the next flush or when they expire.
+func (c *Counter) ApplyDirect(ctx context.Context, counts map[int64]int64) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(counts))
+	ns := make([]int64, 0, len(counts))
+	var sum int64
+	for id, n := range counts {
+		ids, ns = append(ids, id), append(ns, n)
+		sum += n
+	}
+	totals := make(map[int64]int64, len(counts))
+	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO view_batches (id, views, products) VALUES ($1, $2, $3)`,
+			newBatchID(time.Now()), sum, len(counts)); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `INSERT INTO product_views AS v (product_id, views)
+			SELECT u.id, u.n FROM unnest($1::bigint[], $2::bigint[]) AS u(id, n)
+			JOIN products p ON p.id = u.id
+			ON CONFLICT (product_id) DO UPDATE SET views = v.views + EXCLUDED.views, updated_at = now()
+			RETURNING product_id, views`, ids, ns)
+		var pid, n int64
+		_, err := pgx.ForEachRow(rows, []any{&pid, &n}, func() error { totals[pid] = n; return nil })
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("views: write %d views straight to Postgres: %w", sum, err)
+	}
+	_ = c.setTotals(ctx, totals) // best effort: Redis is probably away
+	return nil
 }

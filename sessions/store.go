@@ -11,7 +11,8 @@
 //     which does nothing to a deleted key (ErrEnded), and touches with PEXPIREAT, which does
 //     nothing either.
 //   - A request that changed nothing does not rewrite the session: Touch only moves the
-//     idle expiry.
+//     idle expiry, and only once it would move it by a tenth of the idle timeout or more
+//     (Track, TouchSlack).
 //
 // Why not scs/redisstore: it holds a redigo pool of connections to one node, so it cannot
 // speak to Redis Cluster (cluster mode enabled), its calls would bypass the shop's one Redis
@@ -23,10 +24,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shopcache/shop/internal/piggyback"
 )
 
 // ErrEnded is returned by CommitCtx for a session that ended while the request that loaded
@@ -79,15 +83,55 @@ func (s *Store) expiry(deadline time.Time) time.Time {
 }
 
 // FindCtx returns the session of token; found is false when there is none (or it expired).
+// It reads the session and its expiry (PTTL, for TouchCtx) in one pipeline, together with
+// whatever the request queued to send along (piggyback: the cart count).
 func (s *Store) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	b, err := s.rdb.Get(ctx, s.prefix+token).Bytes()
+	p := s.rdb.Pipeline()
+	get := p.Get(ctx, s.prefix+token)
+	ttl := p.PTTL(ctx, s.prefix+token)
+	piggyback.Send(ctx, p)
+	start := time.Now()
+	_, _ = p.Exec(ctx) // each reply is read below; another package's errors are its own
+	b, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	if l, ok := ctx.Value(lastExpiryKey{}).(*lastExpiry); ok {
+		if d, err := ttl.Result(); err == nil && d > 0 {
+			l.set(token, start.Add(d))
+		}
+	}
 	return b, true, nil
+}
+
+type lastExpiryKey struct{}
+
+// lastExpiry is when the session a request loaded was due to expire, as read with it.
+type lastExpiry struct {
+	mu    sync.Mutex
+	token string
+	at    time.Time
+}
+
+func (l *lastExpiry) set(token string, at time.Time) {
+	l.mu.Lock()
+	l.token, l.at = token, at
+	l.mu.Unlock()
+}
+
+func (l *lastExpiry) get(token string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.at, l.token == token && !l.at.IsZero()
+}
+
+// Track returns ctx in which FindCtx notes the loaded session's expiry, so that TouchCtx can
+// skip a touch that would move it by little (see TouchCtx). Without it every touch is sent.
+func Track(ctx context.Context) context.Context {
+	return context.WithValue(ctx, lastExpiryKey{}, &lastExpiry{})
 }
 
 // CommitCtx stores the session of token, whose lifetime ends at deadline (one SET with
@@ -149,10 +193,26 @@ func (s *Store) EndAll(ctx context.Context, userID int64, keep string) (int, err
 	return n, nil
 }
 
+// TouchSlack is the fraction of the idle timeout by which a touch must move a session's
+// expiry to be sent: a request made less than idle/TouchSlack after the last extension
+// sends nothing.
+const TouchSlack = 10
+
 // TouchCtx moves the idle expiry of an unchanged session without rewriting it (PEXPIREAT,
-// which does nothing when the session has ended).
+// which does nothing when the session has ended), unless it would move it by less than a
+// tenth of the idle timeout (the request's ctx came through Track, and FindCtx read the
+// expiry): then nothing is sent, and it returns nil. The bound that follows: a session ends
+// at the idle timeout after its last request, or up to a tenth of the idle timeout sooner
+// (27 minutes after the last request at the default 30), never later; at its lifetime's end
+// at the latest, as before.
 func (s *Store) TouchCtx(ctx context.Context, token string, deadline time.Time) error {
-	return s.rdb.PExpireAt(ctx, s.prefix+token, s.expiry(deadline)).Err()
+	next := s.expiry(deadline)
+	if l, ok := ctx.Value(lastExpiryKey{}).(*lastExpiry); ok && s.idle > 0 {
+		if at, ok := l.get(token); ok && next.Sub(at) < s.idle/TouchSlack {
+			return nil
+		}
+	}
+	return s.rdb.PExpireAt(ctx, s.prefix+token, next).Err()
 }
 
 // DeleteCtx deletes the session of token.

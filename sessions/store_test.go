@@ -99,3 +99,43 @@ func TestStore(t *testing.T) {
 		}
 	}
 }
+
+// TestTouchOnlyWhenItMovesTheExpiry: a request that loaded its session through Track sends
+// no touch while the idle expiry would move by less than a tenth of the idle timeout, and
+// sends it once it would move by more; without Track every touch is sent.
+func TestTouchOnlyWhenItMovesTheExpiry(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	idle := 10 * time.Minute
+	store := sessions.New(rdb, prefix, func(id int64) string { return prefix + "index" }, idle)
+	deadline := time.Now().Add(24 * time.Hour)
+	if err := store.CommitCtx(ctx, "tok", []byte("data"), deadline); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(passed time.Duration, track bool) time.Duration {
+		t.Helper()
+		if err := rdb.PExpire(ctx, prefix+"tok", idle-passed).Err(); err != nil {
+			t.Fatal(err)
+		}
+		rctx := ctx
+		if track {
+			rctx = sessions.Track(ctx)
+		}
+		if _, found, err := store.FindCtx(rctx, "tok"); !found || err != nil {
+			t.Fatalf("Find = %v, %v", found, err)
+		}
+		if err := store.TouchCtx(rctx, "tok", deadline); err != nil {
+			t.Fatal(err)
+		}
+		return rdb.PTTL(ctx, prefix+"tok").Val()
+	}
+	if d := touch(30*time.Second, true); d > idle-30*time.Second {
+		t.Errorf("30 s after the last extension (under a tenth of 10 min) the TTL is %v: a touch was sent", d)
+	}
+	if d := touch(2*time.Minute, true); d < idle-10*time.Second {
+		t.Errorf("2 min after the last extension the TTL is %v, want the idle timeout again", d)
+	}
+	if d := touch(30*time.Second, false); d < idle-10*time.Second {
+		t.Errorf("without Track the TTL after a touch is %v, want the idle timeout again", d)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"github.com/shopcache/shop/internal/titlecase"
 	"html/template"
 	"io"
 	"io/fs"
@@ -34,6 +35,12 @@ var funcs = template.FuncMap{
 	// ms formats a duration in milliseconds with two decimals, e.g. "1.25 ms".
 	"ms": func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) },
 	// num formats a whole number with thousands separators, e.g. num 37660 = "37,660".
+	// title is a name as a shopper reads it (internal/titlecase), for names that are not
+	// a catalog.Product (order lines, bestseller entries).
+	"title": titlecase.Name,
+	// category is a category name as a heading shows it: "candles and lights" -> "Candles
+	// and Lights" (the stored names are lower case).
+	"category": func(name string) string { return titlecase.Name(strings.ToUpper(name)) },
 	"num": func(n any) string {
 		var s string
 		switch n := n.(type) {
@@ -120,6 +127,19 @@ func (t *Templates) Names() []string {
 	return names
 }
 
+// RenderPart executes the template part defined in page (a fragment of the page, such as
+// "product-body") with data into w, unbuffered: the caller buffers.
+func (t *Templates) RenderPart(w io.Writer, page, part string, data any) error {
+	tmpl, ok := t.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	if err := tmpl.ExecuteTemplate(w, part, data); err != nil {
+		return fmt.Errorf("web: render %s of %s: %w", part, page, err)
+	}
+	return nil
+}
+
 // Render executes page name with data into w. It renders into a buffer first, so a failing
 // template writes nothing to w.
 func (t *Templates) Render(w io.Writer, name string, data any) error {
@@ -130,6 +150,21 @@ func (t *Templates) Render(w io.Writer, name string, data any) error {
 	var buf bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&buf, "base", data); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// RenderPartial writes the template called name, as parsed with page (a partial the page
+// uses), with data: a fragment, for a page's part sent on its own (server-sent events).
+func (t *Templates) RenderPartial(w io.Writer, page, name string, data any) error {
+	tmpl, ok := t.pages[page]
+	if !ok {
+		return fmt.Errorf("web: no page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("web: render %s of %s: %w", name, page, err)
 	}
 	_, err := buf.WriteTo(w)
 	return err

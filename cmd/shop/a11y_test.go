@@ -25,13 +25,7 @@ type axeViolation struct {
 
 // a11yPending lists, per page, the axe rules it still fails for a reason outside this test's
 // reach, with the reason: each is logged, not failed. Empty it as they are fixed.
-var a11yPending = map[string]map[string]string{
-	"lab": {
-		// The Lab's pages are being rebuilt (issue 16 leaves them their CSS only here).
-		"meta-refresh":                "the Lab's page refreshes itself with <meta http-equiv=refresh>",
-		"scrollable-region-focusable": "the Lab's scrolling tables need tabindex=0 in its template",
-	},
-}
+var a11yPending = map[string]map[string]string{}
 
 // a11yWidths are the viewport widths every page is checked and photographed at: a laptop
 // and a phone (390 px, an iPhone 12 to 15).
@@ -125,6 +119,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit("error-404", "/products/999999999")
 	visit("error-400", "/products?page=0")
 	visit("lab", "/lab")
+	visit("lab-strategy", "/lab/cache-aside")
+	visit("lab-question", "/lab/questions/catalog")
 	do("register with errors", chromedp.Navigate(base+"/register"), chromedp.Submit(chromedp.CSS("#email")),
 		chromedp.WaitVisible(chromedp.CSS(".field-error")))
 	check("register-errors")

@@ -49,7 +49,7 @@ func TestClusterMode(t *testing.T) {
 	for _, base := range []string{a, b} {
 		waitUntil(t, time.Second, base+" serves the change", func() bool {
 			_, page := body(t, base+"/products/3")
-			return strings.Contains(page, "CLUSTERED NAME")
+			return strings.Contains(page, "Clustered Name")
 		})
 	}
 

@@ -208,6 +208,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.ViewsFlushInterval > 0 && cfg.ViewsFlushInterval < 10*time.Millisecond || cfg.ViewsFlushInterval > time.Hour {
 		bad("SHOP_VIEWS_FLUSH_INTERVAL", "a duration from 10ms to 1h, such as 5s", cfg.ViewsFlushInterval.String(), nil)
 	}
+	switch getenv("SHOP_VIEWS_BATCH_INTERVAL") {
+	case "":
+	case "0", "off":
+		cfg.ViewsBatchInterval = 0
+	default:
+		duration("SHOP_VIEWS_BATCH_INTERVAL", &cfg.ViewsBatchInterval)
+	}
+	if cfg.ViewsBatchInterval > 0 && cfg.ViewsBatchInterval < time.Millisecond || cfg.ViewsBatchInterval > 10*time.Second {
+		bad("SHOP_VIEWS_BATCH_INTERVAL", "0 (off), or a duration from 1ms to 10s, such as 100ms", cfg.ViewsBatchInterval.String(), nil)
+	}
 	duration("SHOP_LEADERBOARD_REPAIR_INTERVAL", &cfg.LeaderboardRepairPeriod)
 	if cfg.SessionIdleTimeout > cfg.SessionLifetime {
 		bad("SHOP_SESSION_IDLE_TIMEOUT", "a duration no longer than SHOP_SESSION_LIFETIME", cfg.SessionIdleTimeout.String(), nil)
@@ -357,6 +367,7 @@ func (c config) LogValue() slog.Value {
 		slog.Group("ttl", "product", c.TTL.Product.Base, "profile", c.TTL.Profile.Base, "list", c.TTL.List.Base,
 			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),
 		slog.Duration("views_flush_interval", c.ViewsFlushInterval),
+		slog.Duration("views_batch_interval", c.ViewsBatchInterval),
 		slog.Duration("leaderboard_repair_interval", c.LeaderboardRepairPeriod),
 		slog.String("login_limit_account", c.LoginLimitAccount.String()),
 		slog.String("login_limit_ip", c.LoginLimitIP.String()),

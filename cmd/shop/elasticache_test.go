@@ -60,7 +60,7 @@ func journey(t *testing.T, base, email string) string {
 	if st != 303 || !strings.HasPrefix(loc, "/orders/") {
 		t.Fatalf("checkout = %d to %q: %.300s", st, loc, body)
 	}
-	if st, _, body := b.do(http.MethodGet, loc, nil); st != 200 || !strings.Contains(body, "WHITE HANGING HEART") {
+	if st, _, body := b.do(http.MethodGet, loc, nil); st != 200 || !strings.Contains(body, "White Hanging Heart") {
 		t.Fatalf("order page = %d", st)
 	}
 	return loc
@@ -193,7 +193,7 @@ func TestRedisAppearsAfterStart(t *testing.T) {
 	if st, _, body := b.do(http.MethodGet, "/readyz", nil); st != 200 || !strings.Contains(body, `"redis":"degraded"`) {
 		t.Errorf("/readyz without Redis = %d %s, want 200 with redis degraded", st, body)
 	}
-	if st, _, body := b.do(http.MethodGet, "/products/1", nil); st != 200 || !strings.Contains(body, "WHITE HANGING HEART") {
+	if st, _, body := b.do(http.MethodGet, "/products/1", nil); st != 200 || !strings.Contains(body, "White Hanging Heart") {
 		t.Fatalf("product page without Redis = %d", st)
 	}
 	if st, _, body := b.do(http.MethodPost, "/register", url.Values{"email": {"early@example.com"}, "name": {"E"}, "password": {"a fine long password"}}); st != 503 || strings.Contains(body, "Welcome") {

@@ -174,7 +174,7 @@ func TestRunServesTheShop(t *testing.T) {
 		"SHOP_SEED":         "false",
 	})
 	status, page := body(t, url+"/products/1")
-	if status != 200 || !strings.Contains(page, "WHITE HANGING HEART T-LIGHT HOLDER") {
+	if status != 200 || !strings.Contains(page, "White Hanging Heart T-Light Holder") {
 		t.Errorf("GET /products/1 = %d, want 200 with the white hanging heart", status)
 	}
 	// The served shop has its whole cache stack: Redis, then the near cache.
@@ -278,7 +278,7 @@ func TestServeSeedsAnEmptyDatabase(t *testing.T) {
 	s.waitReady(t, http.StatusOK)
 
 	status, page := body(t, url+"/")
-	if status != 200 || !strings.Contains(page, "POPCORN HOLDER") {
+	if status != 200 || !strings.Contains(page, "Popcorn Holder") {
 		t.Errorf("GET / = %d, want 200 with the bestsellers of the imported history", status)
 	}
 	pool := testenv.Pool(t, dbURL)
@@ -404,6 +404,8 @@ func TestConfig(t *testing.T) {
 		{"SHOP_REDIS_KEY_PREFIX", "has space", "SHOP_REDIS_KEY_PREFIX"},
 		{"SHOP_VIEWS_FLUSH_INTERVAL", "soon", "SHOP_VIEWS_FLUSH_INTERVAL: want a positive duration"},
 		{"SHOP_VIEWS_FLUSH_INTERVAL", "1ms", "SHOP_VIEWS_FLUSH_INTERVAL: want a duration from 10ms to 1h"},
+		{"SHOP_VIEWS_BATCH_INTERVAL", "soon", "SHOP_VIEWS_BATCH_INTERVAL: want a positive duration"},
+		{"SHOP_VIEWS_BATCH_INTERVAL", "1m", "SHOP_VIEWS_BATCH_INTERVAL: want 0 (off), or a duration from 1ms to 10s"},
 		{"SHOP_LEADERBOARD_REPAIR_INTERVAL", "0s", "SHOP_LEADERBOARD_REPAIR_INTERVAL: want a positive duration"},
 		{"SHOP_WARM_UP", "-1", "SHOP_WARM_UP: want a number of product pages from 0 (none) to 10000"},
 		{"SHOP_REFRESH_AHEAD_BETA", "-1", "SHOP_REFRESH_AHEAD_BETA: want a number from 0 (off) to 100"},

@@ -66,6 +66,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	}
 	shop.Start(ctx)
 	srv.RegisterOnShutdown(shop.Live.Close)
+	srv.RegisterOnShutdown(shop.LabCollector.Close)
 	warm.Ready(shop.Handler)
 	logger.Info("ready: serving the shop", "addr", ln.Addr().String())
 	err = serveUntilDone(ctx, cfg, logger, srv, errc, shop.Drain)

@@ -20,8 +20,15 @@
 //     £0.001 become 0; negative prices (bad-debt adjustments) are kept.
 //   - A line without a CustomerID has customer_ref null.
 //   - Non-merchandise codes (postage, fees, "DOT", "BANK CHARGES", … — is_merchandise false in
-//     products.csv) and the 148 codes that never sold (no name, no price) are products with
-//     merchandise = false: their lines stay queryable, but they are never listed or sold.
+//     products.csv, and the few services that file calls merchandise: "Next Day Carriage",
+//     "PACKING CHARGE", "High Resolution Image", gift vouchers; see NotMerchandise), the 148
+//     codes that never sold (no name, no price) and codes whose price rounds to £0.00 are
+//     products with merchandise = false: their lines stay queryable, but they are never
+//     listed, searched or sold.
+//   - Names are stored as the source wrote them (upper case); pages show them through
+//     internal/titlecase. The source has no descriptions: products get none, and the product
+//     page says once what the data is. Categories are derived from the names (Categorize).
+//   - Descriptions (dummyjson) are sanitised to a safe subset of HTML (internal/richtext).
 //
 // Products get stock = a month's sales at the 2010–11 rate (units_sold / 12, at least 10) for
 // listed merchandise and 0 otherwise: the source has no stock column.
@@ -54,7 +61,7 @@ const (
 
 // Version names the loading rules; bump it when they change what Load writes, so that test
 // databases seeded under older rules are rebuilt.
-const Version = "2"
+const Version = "3"
 
 // Names lists the data sets that Load accepts; the first is the default.
 var Names = []string{OnlineRetail, DummyJSON}

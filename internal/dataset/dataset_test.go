@@ -86,7 +86,7 @@ func listedInFile(t *testing.T) int {
 	}
 	n := 0
 	for _, rec := range recs[1:] { // stock_code,name,price_gbp,is_merchandise,…
-		if rec[3] == "true" && rec[2] != "" {
+		if rec[3] == "true" && rec[2] != "" && rec[2] != "0" && !strings.HasPrefix(rec[2], "0.00") && !dataset.NotMerchandise(rec[1]) {
 			n++
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopcache/shop/internal/richtext"
 )
 
 const dummyJSONFile = "data/dummyjson/products.json"
@@ -45,7 +47,7 @@ func loadDummyJSON(ctx context.Context, tx pgx.Tx, progress io.Writer) (Result, 
 	for i, p := range products {
 		rating := int(math.Round(p.Rating * 100))
 		rows[i] = productRow{
-			sku: p.SKU, name: p.Title, description: p.Description, brand: p.Brand,
+			sku: p.SKU, name: richtext.PlainName(p.Title), description: richtext.Sanitize(p.Description), brand: p.Brand,
 			// "kitchen-accessories" -> "kitchen accessories", as a shopper reads it
 			category: strings.ReplaceAll(p.Category, "-", " "),
 			price:    int64(math.Round(p.Price * 100)), currency: "USD",

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopcache/shop/internal/richtext"
 )
 
 const (
@@ -134,7 +136,7 @@ func readRetailProducts() ([]productRow, error) {
 		}
 		line, _ := r.FieldPos(0)
 		get := func(name string) string { return rec[col[name]] }
-		p := productRow{sku: get("stock_code"), name: strings.TrimSpace(get("name")), currency: "GBP"}
+		p := productRow{sku: get("stock_code"), name: richtext.PlainName(get("name")), currency: "GBP"}
 		sold := get("price_gbp") != ""
 		if sold {
 			if p.price, err = parseMinor(get("price_gbp")); err != nil {
@@ -144,7 +146,7 @@ func readRetailProducts() ([]productRow, error) {
 		if p.name == "" {
 			p.name = p.sku
 		}
-		p.merchandise = get("is_merchandise") == "true" && sold && p.price > 0
+		p.merchandise = get("is_merchandise") == "true" && sold && p.price > 0 && !NotMerchandise(p.name)
 		units, err := strconv.Atoi(get("units_sold"))
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: units_sold: %w", retailProductsFile, line, err)
@@ -152,14 +154,11 @@ func readRetailProducts() ([]productRow, error) {
 		if p.merchandise {
 			p.stock = max(units/12, 10)
 		}
+		p.category = Categorize(p.name)
 		if p.lines, err = strconv.Atoi(get("order_lines")); err != nil {
 			return nil, fmt.Errorf("%s:%d: order_lines: %w", retailProductsFile, line, err)
 		}
 		p.units = units
-		if get("first_sold") != "" {
-			p.description = fmt.Sprintf("Sold by a UK gift retailer from %s to %s, to %s customers.",
-				get("first_sold"), get("last_sold"), get("customers"))
-		}
 		rows = append(rows, p)
 	}
 }
@@ -251,6 +250,32 @@ func readRetailOrders() ([]retailInvoice, []retailLine, error) {
 		l.lineNo = lineNos[l.invoiceNo]
 		lines = append(lines, l)
 	}
+}
+
+// notMerchandiseNames are the names of the stock codes that products.csv marks as
+// merchandise (their codes look like products') but that are services, fees or
+// bookkeeping lines: found by reading every name of the real file.
+var notMerchandiseNames = map[string]bool{
+	"NEXT DAY CARRIAGE":     true, // 23444, £15: a delivery charge
+	"PACKING CHARGE":        true, // 23574
+	"HIGH RESOLUTION IMAGE": true, // 23702, a licence for a photo
+}
+
+// NotMerchandise reports whether a product name of the default data set names a service, fee,
+// voucher or bookkeeping line rather than goods: postage, carriage, charges, fees, manual
+// adjustments, samples, discounts, commissions and gift vouchers. Such products are never
+// listed, searched or sold, whatever products.csv says.
+func NotMerchandise(name string) bool {
+	n := strings.ToUpper(strings.Join(strings.Fields(name), " "))
+	if notMerchandiseNames[n] || strings.Contains(n, "GIFT VOUCHER") {
+		return true
+	}
+	switch n {
+	case "POSTAGE", "DOTCOM POSTAGE", "CARRIAGE", "MANUAL", "BANK CHARGES", "AMAZON FEE",
+		"SAMPLES", "DISCOUNT", "ADJUST BAD DEBT", "CRUK COMMISSION", "ADJUSTMENT":
+		return true
+	}
+	return false
 }
 
 // columns maps each wanted column name to its index in header.

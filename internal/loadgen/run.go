@@ -19,6 +19,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/shopcache/shop/internal/titlecase"
 )
 
 // Config is one load run.
@@ -329,7 +331,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 var ErrCatalog = errors.New("the target's catalog is not the online-retail data set seeded first " +
 	"(shop load draws product ids from its order history)")
 
-// checkCatalog checks that the most popular product's page names it.
+// checkCatalog checks that the most popular product's page names it (in title case, as the
+// shop shows names).
 func checkCatalog(ctx context.Context, client *http.Client, base string, pop *Popularity) error {
 	u := base + "/products/" + strconv.FormatInt(pop.IDs[0], 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -345,8 +348,9 @@ func checkCatalog(ctx context.Context, client *http.Client, base string, pop *Po
 	if err != nil {
 		return fmt.Errorf("reach the shop: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), html.EscapeString(pop.Names[0])) {
-		return fmt.Errorf("%w: GET %s answered %d without %q", ErrCatalog, u, resp.StatusCode, pop.Names[0])
+	name := titlecase.Name(pop.Names[0]) // as pages show it
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), html.EscapeString(name)) {
+		return fmt.Errorf("%w: GET %s answered %d without %q", ErrCatalog, u, resp.StatusCode, name)
 	}
 	return nil
 }

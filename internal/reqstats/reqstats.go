@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
@@ -112,9 +111,10 @@ func (s *Stats) Snapshot() Snapshot {
 }
 
 // PGTracer counts every Postgres statement and batch in the Stats of its context, and calls
-// OnQuery (when set) for each, for a process-wide metric. Set it as pgx.ConnConfig.Tracer.
+// OnQuery (when set) with that context for each, for process-wide metrics. Set it as
+// pgx.ConnConfig.Tracer.
 type PGTracer struct {
-	OnQuery func()
+	OnQuery func(ctx context.Context)
 }
 
 // TraceQueryStart implements pgx.QueryTracer.
@@ -127,7 +127,7 @@ func (t PGTracer) count(ctx context.Context) context.Context {
 		s.dbQueries.Add(1)
 	}
 	if t.OnQuery != nil {
-		t.OnQuery()
+		t.OnQuery(ctx)
 	}
 	return ctx
 }
@@ -167,63 +167,6 @@ func (RedisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 		From(ctx).addRedis()
 		return next(ctx, cmds)
 	}
-}
-
-// SessionStore wraps an scs session store so that each of its calls counts as one Redis
-// round trip in the Stats of the request. scs calls the context methods.
-type SessionStore struct {
-	Store scs.CtxStore
-}
-
-var _ scs.CtxStore = SessionStore{}
-
-// Find implements scs.Store.
-func (s SessionStore) Find(token string) ([]byte, bool, error) { return s.Store.Find(token) }
-
-// Commit implements scs.Store.
-func (s SessionStore) Commit(token string, b []byte, expiry time.Time) error {
-	return s.Store.Commit(token, b, expiry)
-}
-
-// Delete implements scs.Store.
-func (s SessionStore) Delete(token string) error { return s.Store.Delete(token) }
-
-// FindCtx implements scs.CtxStore.
-func (s SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
-	From(ctx).addRedis()
-	return s.Store.FindCtx(ctx, token)
-}
-
-// CommitCtx implements scs.CtxStore.
-func (s SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	From(ctx).addRedis()
-	return s.Store.CommitCtx(ctx, token, b, expiry)
-}
-
-// DeleteCtx implements scs.CtxStore.
-func (s SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	From(ctx).addRedis()
-	return s.Store.DeleteCtx(ctx, token)
-}
-
-// TouchCtx moves the idle expiry of an unchanged session, when the store can (nil otherwise).
-func (s SessionStore) TouchCtx(ctx context.Context, token string, deadline time.Time) error {
-	if t, ok := s.Store.(interface {
-		TouchCtx(context.Context, string, time.Time) error
-	}); ok {
-		From(ctx).addRedis()
-		return t.TouchCtx(ctx, token, deadline)
-	}
-	return nil
-}
-
-// Ping asks the store whether it can be reached, when it can tell (nil otherwise).
-func (s SessionStore) Ping(ctx context.Context) error {
-	if p, ok := s.Store.(interface{ Ping(context.Context) error }); ok {
-		From(ctx).addRedis()
-		return p.Ping(ctx)
-	}
-	return nil
 }
 
 func (s *Stats) addRedis() {

@@ -1,0 +1,229 @@
+package handlers_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/shopcache/shop/accounts"
+	"github.com/shopcache/shop/app"
+	"github.com/shopcache/shop/cache"
+	"github.com/shopcache/shop/internal/testenv"
+)
+
+// withLabDuration shortens the main phase of the Lab's experiments.
+func withLabDuration(d time.Duration) option { return func(c *app.Config) { c.LabDuration = d } }
+
+// labAdmin makes the admin account and returns a shopper signed in with it.
+func labAdmin(t *testing.T, shop *testShop) *shopper {
+	t.Helper()
+	if _, err := accounts.NewStore(shop.pool, bcrypt.MinCost).EnsureAdmin(context.Background(), "admin@example.com", "admin password"); err != nil {
+		t.Fatal(err)
+	}
+	admin := newShopper(t, shop.URL)
+	expect(t, "admin login", admin.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"admin password"}}), http.StatusSeeOther)
+	return admin
+}
+
+// labCounts is what the Lab counts of the shop's traffic: the caches' reads and loads, and
+// the recorder's requests.
+func labCounts(t *testing.T, shop *testShop) (reads, loads, requests int64) {
+	t.Helper()
+	for _, s := range shop.Cache.Stats() {
+		reads += s.Requests()
+		loads += s.Loads
+	}
+	for _, n := range shop.LabCollector.Figures(context.Background()).Requests {
+		requests += n
+	}
+	return reads, loads, requests
+}
+
+// The Lab's own requests — its pages, its streams, its questions — are not counted in what
+// it shows, even for a signed-in visitor whose profile every page reads from the cache;
+// the shop's pages are.
+func TestLabTrafficNotCounted(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t))
+	s := newShopper(t, shop.URL)
+	s.register("watcher@example.com", "Watcher", "a fine long password")
+	expect(t, "account", s.get("/account"), http.StatusOK)
+
+	reads, loads, requests := labCounts(t, shop)
+	for _, path := range []string{"/lab", "/lab", "/lab/cache-aside", "/lab/fail-open", "/lab/questions/catalog", "/lab/questions/sessions"} {
+		expect(t, path, s.get(path), http.StatusOK)
+	}
+	// The dashboard's stream sends the dashboard at once.
+	req, _ := http.NewRequest(http.MethodGet, shop.URL+"/lab/events", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := s.client.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("GET /lab/events: Content-Type %q", ct)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sawEvent := false
+	for sc.Scan() {
+		if sc.Text() == "event: dashboard" {
+			sawEvent = true
+			break
+		}
+	}
+	resp.Body.Close()
+	if !sawEvent {
+		t.Error("GET /lab/events sent no dashboard event")
+	}
+
+	r2, l2, q2 := labCounts(t, shop)
+	if r2 != reads || l2 != loads || q2 != requests {
+		t.Errorf("after visiting the Lab: cache reads %d → %d, loads %d → %d, requests %d → %d; want them unchanged",
+			reads, r2, loads, l2, requests, q2)
+	}
+	// The same visitor on a shop page is counted (so the check above can fail).
+	expect(t, "product", s.get("/products/1"), http.StatusOK)
+	if r3, _, q3 := labCounts(t, shop); r3 <= r2 || q3 != q2+1 {
+		t.Errorf("after a product page: cache reads %d → %d, requests %d → %d; want more reads and one request", r2, r3, q2, q3)
+	}
+}
+
+// Fault injection and data changes are for administrators: a visitor and a shopper get 403,
+// a cross-origin form from an admin's browser is refused, and nothing runs.
+func TestLabFaultInjectionAdminOnly(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t), withLabDuration(time.Second))
+	anon := newShopper(t, shop.URL)
+	plain := newShopper(t, shop.URL)
+	plain.register("plain@example.com", "Plain", "a fine long password")
+	admin := labAdmin(t, shop)
+	for _, exp := range []string{"fail-open", "write-through", "invalidation"} {
+		expect(t, "visitor runs "+exp, anon.post("/lab/"+exp+"/run", nil), http.StatusForbidden, "only administrators")
+		expect(t, "shopper runs "+exp, plain.post("/lab/"+exp+"/run", nil), http.StatusForbidden, "only administrators")
+		req, _ := http.NewRequest(http.MethodPost, shop.URL+"/lab/"+exp+"/run", nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Origin", "https://evil.example")
+		expect(t, "cross-site form runs "+exp, admin.do(req), http.StatusForbidden, "came from another site")
+		if _, ok, err := shop.LabRunner.Last(context.Background(), exp); err != nil || ok {
+			t.Errorf("%s: a run exists after refused starts (ok %v, err %v)", exp, ok, err)
+		}
+	}
+	if shop.Guard.Forced() || !shop.Guard.Available() {
+		t.Error("the breaker was forced open by a refused request")
+	}
+	expect(t, "the page says who may run it", plain.get("/lab/fail-open"), http.StatusOK, "Only administrators can run this experiment")
+	expect(t, "unknown experiment", admin.post("/lab/no-such/run", nil), http.StatusNotFound)
+	expect(t, "strategy without experiment", admin.post("/lab/leaderboard/run", nil), http.StatusNotFound)
+}
+
+// One experiment at a time in the deployment: of concurrent starts, on two instances that
+// share Redis, exactly one runs and the others get 409.
+func TestLabOneExperimentAtATime(t *testing.T) {
+	dbURL := testenv.SeededDBURL(t)
+	a := newShop(t, dbURL, withLabDuration(time.Second))
+	b := newShop(t, dbURL, withPrefix(a.prefix), withLabDuration(time.Second))
+	admins := []*shopper{labAdmin(t, a), labAdmin(t, b), labAdmin(t, a), labAdmin(t, b)}
+	exps := []string{"fail-open", "write-through", "stampede", "cache-aside"}
+	statuses := make([]int, len(admins))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, s := range admins {
+		wg.Go(func() {
+			<-start
+			statuses[i] = s.post("/lab/"+exps[i]+"/run", nil).status
+		})
+	}
+	close(start)
+	wg.Wait()
+	ran, busy := 0, 0
+	for i, st := range statuses {
+		switch st {
+		case http.StatusSeeOther:
+			ran++
+		case http.StatusConflict:
+			busy++
+		default:
+			t.Errorf("start of %s = %d, want 303 or 409", exps[i], st)
+		}
+	}
+	if ran != 1 || busy != len(admins)-1 {
+		t.Errorf("concurrent starts: %d ran, %d got 409 (%v); want exactly one to run", ran, busy, statuses)
+	}
+	a.LabRunner.Wait()
+	b.LabRunner.Wait()
+	// Once it has finished, the next one starts.
+	expect(t, "start after the first ended", admins[0].post("/lab/stale-set/run", nil), http.StatusSeeOther)
+	a.LabRunner.Wait()
+}
+
+// The experiments that change data or inject a fault undo it: every price is what it was,
+// the product pages serve it, and the breaker is closed again — and the shop served pages
+// while it was open.
+func TestLabExperimentsUndoTheirChanges(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t), withLabDuration(time.Second), withL1(cache.L1Options{Size: 100, TTL: time.Minute}))
+	ctx := context.Background()
+	go shop.Cache.RunInvalidations(ctx) // the near cache hears the write-through's messages
+	prices := func() map[int64]int64 {
+		rows, err := shop.pool.Query(ctx, `SELECT id, price FROM products`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		m := map[int64]int64{}
+		for rows.Next() {
+			var id, p int64
+			if err := rows.Scan(&id, &p); err != nil {
+				t.Fatal(err)
+			}
+			m[id] = p
+		}
+		return m
+	}
+	before := prices()
+	admin := labAdmin(t, shop)
+
+	for _, exp := range []string{"write-through", "fail-open"} {
+		expect(t, "run "+exp, admin.post("/lab/"+exp+"/run", nil), http.StatusSeeOther)
+		shop.LabRunner.Wait()
+		run, ok, err := shop.LabRunner.Last(ctx, exp)
+		if err != nil || !ok || run.Running() || run.Failed != "" {
+			t.Fatalf("%s: run %+v, ok %v, err %v; want a finished run", exp, run, ok, err)
+		}
+		expect(t, exp+" page shows the result", admin.get("/lab/"+exp), http.StatusOK, "Last run", "<svg")
+		switch exp {
+		case "write-through":
+			if run.Numbers["wt_reads"] == 0 || run.Numbers["lazy_reads"] == 0 || run.Numbers["lazy_stale"] == 0 {
+				t.Errorf("write-through numbers %v: want reads on both sides and stale reads with lazy loading", run.Numbers)
+			}
+			after := prices()
+			for id, p := range before {
+				if after[id] != p {
+					t.Errorf("product %d: price %d after the experiment, want %d", id, after[id], p)
+				}
+			}
+			// And the cached pages serve the restored price.
+			for id, p := range before {
+				if after[id] == p && strings.Contains(run.Settings, "product "+itoa(id)+" ") {
+					got, err := shop.Catalog.FindProduct(ctx, id)
+					if err != nil || got.Price != p {
+						t.Errorf("cached product %d: price %d (err %v), want %d", id, got.Price, err, p)
+					}
+				}
+			}
+		case "fail-open":
+			if shop.Guard.Forced() || !shop.Guard.Available() {
+				t.Error("the breaker is still open after the experiment")
+			}
+			if run.Numbers["during"] == 0 || run.Numbers["during_ok"] != run.Numbers["during"] {
+				t.Errorf("fail-open: %v of %v pages served while Redis was skipped; want all", run.Numbers["during_ok"], run.Numbers["during"])
+			}
+		}
+	}
+	expect(t, "the catalog question quotes the run", admin.get("/lab/questions/catalog"), http.StatusOK, "reads stale")
+}
