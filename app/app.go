@@ -61,6 +61,11 @@ type Config struct {
 	DBLatency    time.Duration   // SHOP_DB_LATENCY: added to every catalog and profile query (demonstration)
 	TTL          cache.Policy    // SHOP_TTL_PRODUCT, _PROFILE, _LIST, _HOME, _REALTIME, _NEGATIVE
 	L1           cache.L1Options // SHOP_L1_SIZE (entries per near cache; 0 turns it off), SHOP_L1_TTL
+	// NearTracking is SHOP_NEAR_CACHE=tracking: the near caches are kept right by Redis's
+	// server-assisted client-side caching (CLIENT TRACKING, broadcasting mode) instead of
+	// the cache:invalidations bus (docs/caching.md, "Near-cache modes"). Standalone Redis
+	// without a reader endpoint only.
+	NearTracking bool
 	// RefreshAheadBeta is SHOP_REFRESH_AHEAD_BETA: the beta of refresh-ahead (cache/refresh.go),
 	// which reloads a hot value just before it expires; 0 turns it off.
 	RefreshAheadBeta float64
@@ -188,6 +193,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}
+	if err := checkNearMode(cfg); err != nil {
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: logger, Metrics: metrics.New(), LabRecorder: lab.NewRecorder()}
 	defer func() {
 		if err != nil {
@@ -238,8 +246,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	copts := cache.Options{
 		Prefix: cfg.RedisKeyPrefix, Observer: reqstats.ObserveCache, Logger: logger, Instance: cfg.Instance,
 		LeaseWait: cfg.LeaseWait, LoadTimeout: cfg.LoadTimeout, StaleIfError: cfg.StaleIfError, Disabled: !cfg.CacheEnabled,
-		RefreshAheadBeta: cfg.RefreshAheadBeta,
-		OnLag:            func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
+		RefreshAheadBeta: cfg.RefreshAheadBeta, Tracking: cfg.NearTracking,
+		OnLag: func(d time.Duration) { a.Metrics.InvalidationLag.Observe(d.Seconds()) },
 	}
 	if cfg.RedisReaderURL != "" {
 		readerSettings, err := redisconn.Parse(cfg.RedisReaderURL, cfg.RedisCAFile)
@@ -323,6 +331,24 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	a.Handler = handlers.Deadlines(handler, handlers.Timeouts{Page: cfg.PageTimeout, Write: cfg.WriteTimeout})
 	a.LabRunner.SetPages(a.Handler)
 	return a, nil
+}
+
+// checkNearMode refuses the tracking near-cache mode where it cannot be right: Redis tracks
+// keys per node (a cluster's nodes cannot redirect to one subscriber), and a replica read
+// after a tracked invalidation may still return the old value, which carries no version
+// the tracking mode could compare.
+func checkNearMode(cfg Config) error {
+	switch {
+	case !cfg.NearTracking:
+		return nil
+	case cfg.RedisCluster:
+		return errors.New("SHOP_NEAR_CACHE=tracking needs a standalone Redis, not SHOP_REDIS_MODE=cluster " +
+			"(Redis tracks keys per node); use SHOP_NEAR_CACHE=pubsub on a cluster")
+	case cfg.RedisReaderURL != "":
+		return errors.New("SHOP_NEAR_CACHE=tracking does not work with SHOP_REDIS_READER_URL " +
+			"(a lagging replica could put back a value tracking has invalidated); use SHOP_NEAR_CACHE=pubsub")
+	}
+	return nil
 }
 
 // writeBehindStatus is both stages of the views' write-behind path, for /lab.
@@ -446,7 +472,11 @@ func (a *App) Start(ctx context.Context) {
 	a.stopBackground = stop
 	a.workers.Go(func() { a.Live.Run(background) })
 	a.workers.Go(func() { a.Board.RunRepair(background, a.cfg.LeaderboardRepairPeriod) })
-	a.workers.Go(func() { a.Cache.RunInvalidations(background) })
+	if a.cfg.NearTracking {
+		a.workers.Go(func() { a.Cache.RunTracking(background) })
+	} else {
+		a.workers.Go(func() { a.Cache.RunInvalidations(background) })
+	}
 	a.workers.Go(func() { a.Cache.RunExpirations(background, a.redisDB) })
 	a.workers.Go(func() { a.LabCollector.Run(background) })
 	if a.cfg.PGNotify {

@@ -65,7 +65,9 @@ type Aside[T any] struct {
 	// Test hooks, set from export_test.go: afterLoad runs after a load and before the fill
 	// (to make races deterministic); unprotected fills with a plain SET, no lease and no
 	// version check (to show the stale-set race the protection prevents).
-	afterLoad   func(key string)
+	afterLoad func(key string)
+	// beforeNear runs in keepNear before a value goes to the near cache (the tracking race).
+	beforeNear  func(key string)
 	unprotected bool
 }
 
@@ -79,7 +81,7 @@ func NewAside[T any](c *Cache, name string, o AsideOptions) *Aside[T] {
 	}
 	a := &Aside[T]{c: c, name: name, o: o, stats: c.statsFor(name, o.TTL), group: new(singleflight.Group), flights: map[string]*flight{}, refreshing: map[string]bool{}}
 	if o.L1.Size > 0 {
-		a.near = newNear[T](name, o.L1)
+		a.near = newNear[T](name, o.L1, c.tracking)
 		c.register(a.near, a.stats, o.KeyPrefixes)
 	} else {
 		c.register(nil, a.stats, o.KeyPrefixes)
@@ -154,6 +156,7 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 			return v, HitL1, ttl, nil
 		}
 	}
+	m := a.c.mark()
 	e, ttl, err := a.readFromReplica(ctx, key)
 	var stale *entry // past its TTL: loaded again, and served if that load fails
 	if err == nil {
@@ -169,7 +172,7 @@ func (a *Aside[T]) get(ctx context.Context, key string, load Loader[T]) (T, Resu
 	case err == nil:
 		var v T
 		if jerr := json.Unmarshal([]byte(e.payload), &v); jerr == nil {
-			a.keepNear(key, v, e.version, ttl, e.delta)
+			a.keepNear(key, v, e.version, ttl, e.delta, m)
 			a.maybeRefresh(key, load, e.delta, ttl)
 			return v, HitRedis, ttl, nil
 		}
@@ -237,10 +240,14 @@ func (a *Aside[T]) read(ctx context.Context, client redis.UniversalClient, key s
 }
 
 // keepNear puts a value read from Redis or loaded into the near cache, if there is one,
-// with the TTL its Redis entry has left and the time its load took (0: not recorded).
-func (a *Aside[T]) keepNear(key string, v T, version int64, ttlLeft, delta time.Duration) {
+// with the TTL its Redis entry has left and the time its load took (0: not recorded). m is
+// the mark taken before the read, load or write that produced it (Cache.mark).
+func (a *Aside[T]) keepNear(key string, v T, version int64, ttlLeft, delta time.Duration, m mark) {
 	if a.near != nil {
-		a.near.put(key, v, version, freshness{expires: time.Now().Add(ttlLeft), delta: delta})
+		if a.beforeNear != nil {
+			a.beforeNear(key)
+		}
+		a.near.put(key, v, version, freshness{expires: time.Now().Add(ttlLeft), delta: delta}, m)
 	}
 }
 
@@ -330,9 +337,10 @@ func (a *Aside[T]) leave(key string, f *flight) {
 // key to Postgres once its near-cache entry has expired.
 func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T]) (T, error) {
 	a.countLoad(ctx)
+	m := a.c.mark()
 	v, version, err := load(ctx)
 	if err == nil && !a.c.disabled && a.c.witnessConnected() {
-		a.keepNear(key, v, version, a.o.TTL.Next(), 0)
+		a.keepNear(key, v, version, a.o.TTL.Next(), 0, m)
 	}
 	return v, err
 }

@@ -35,6 +35,10 @@ func (c *Cache) register(n nearCache, s *Stats, prefixes []string) {
 	defer c.mu.Unlock()
 	if n != nil {
 		c.nears = append(c.nears, n)
+		c.nearPrefixes = append(c.nearPrefixes, prefixes...)
+		if len(prefixes) == 0 {
+			c.nearPrefixes = append(c.nearPrefixes, "")
+		}
 	}
 	for _, p := range prefixes {
 		c.byPrefix = append(c.byPrefix, prefixStats{p, s})
@@ -310,6 +314,13 @@ type lagWindow struct {
 
 const lagWindowSize = 1000
 
+// countOnly counts an invalidation whose lag is unknown (a tracked one carries no time).
+func (w *lagWindow) countOnly() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.count++
+}
+
 func (w *lagWindow) observe(d time.Duration) {
 	if w.onLag != nil {
 		w.onLag(d)
@@ -339,7 +350,7 @@ func (c *Cache) Lags() LagStats {
 	count := c.lags.count
 	c.lags.mu.Unlock()
 	if len(recent) == 0 {
-		return LagStats{}
+		return LagStats{Count: count}
 	}
 	slices.Sort(recent)
 	at := func(q float64) time.Duration { return recent[int(q*float64(len(recent)-1))] }

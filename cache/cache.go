@@ -45,6 +45,10 @@ type Options struct {
 	// nears, the sooner the larger beta and the slower its load. 1 is the paper's optimum;
 	// zero (or less) turns refresh-ahead off.
 	RefreshAheadBeta float64
+	// Tracking selects the tracking near-cache mode (SHOP_NEAR_CACHE=tracking, tracking.go):
+	// Redis announces every change to a near-cached key and RunTracking evicts it, in place
+	// of the cache:invalidations bus (RunInvalidations). Standalone Redis only, and no Reader.
+	Tracking bool
 }
 
 // Cache is the Redis side that every strategy shares: the client, the key prefix, and the
@@ -64,13 +68,17 @@ type Cache struct {
 	lags       lagWindow
 	subscribed chan struct{}
 	witness    Witness        // nil: every gap in the subscription flushes the near caches
+	tracking   *tracker       // nil: the pub/sub mode
 	beta       float64        // Options.RefreshAheadBeta
 	rand       func() float64 // uniform in [0, 1): the XFetch draw; tests replace it
 
-	mu       sync.Mutex
-	stats    map[string]*Stats
-	nears    []nearCache
-	byPrefix []prefixStats
+	mu    sync.Mutex
+	stats map[string]*Stats
+	nears []nearCache
+	// nearPrefixes are the key prefixes of the caches with a near cache ("" when one of
+	// them declared none): what the tracking mode tracks.
+	nearPrefixes []string
+	byPrefix     []prefixStats
 }
 
 // New returns a Cache over rdb.
@@ -85,6 +93,9 @@ func New(rdb redis.UniversalClient, o Options) *Cache {
 		rdb: rdb, reader: o.Reader, disabled: o.Disabled, prefix: o.Prefix, leaseWait: o.LeaseWait, observer: o.Observer,
 		loadMax: o.LoadTimeout, grace: max(o.StaleIfError, 0), log: o.Logger, instance: o.Instance, lags: lagWindow{onLag: o.OnLag}, stats: map[string]*Stats{},
 		subscribed: make(chan struct{}), beta: o.RefreshAheadBeta, rand: rand.Float64,
+	}
+	if o.Tracking {
+		c.tracking = newTracker()
 	}
 	return c
 }

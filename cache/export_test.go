@@ -30,3 +30,8 @@ func (a *Aside[T]) Refreshing() int {
 	defer a.mu.Unlock()
 	return len(a.refreshing)
 }
+
+// SetBeforeNear makes f run before each value goes to the near cache, after the Redis read,
+// load or write that produced it, so that a test can hold a reader there while an
+// invalidation arrives.
+func (a *Aside[T]) SetBeforeNear(f func(key string)) { a.beforeNear = f }

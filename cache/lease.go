@@ -29,6 +29,7 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 		return v, nil
 	}
 
+	m := a.c.mark()
 	token := newToken()
 	got, err := a.c.rdb.SetNX(ctx, a.c.leaseKey(key), token, a.o.LeaseTTL).Result()
 	if err != nil {
@@ -67,7 +68,7 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 	a.lastLoad.Store(int64(delta))
 	ttl := a.o.TTL.Next()
 	if a.fill(ctx, key, token, encode(version, delta, payload), ttl, version) {
-		a.keepNear(key, v, version, ttl, delta)
+		a.keepNear(key, v, version, ttl, delta, m)
 	}
 	return v, nil
 }
@@ -75,6 +76,7 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 // waitForFill polls key until the lease holder fills it or LeaseWait passes. ok is false
 // when the wait ran out (or Redis failed) and the caller must load for itself.
 func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error, ok bool) {
+	m := a.c.mark()
 	deadline := time.Now().Add(a.o.LeaseWait)
 	pause := 2 * time.Millisecond
 	for time.Now().Before(deadline) {
@@ -96,7 +98,7 @@ func (a *Aside[T]) waitForFill(ctx context.Context, key string) (v T, err error,
 		}
 		if json.Unmarshal([]byte(e.payload), &v) == nil {
 			left, _ := a.c.fresh(ttl)
-			a.keepNear(key, v, e.version, left, e.delta)
+			a.keepNear(key, v, e.version, left, e.delta, m)
 			return v, nil, true
 		}
 		return v, nil, false

@@ -43,6 +43,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		return values, found, nil
 	}
 	result = HitRedis
+	m := a.c.mark()
 
 	gets := make(map[int]*redis.StringCmd, len(remote))
 	pttls := make(map[int]*redis.DurationCmd, len(remote))
@@ -101,7 +102,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 		}
 		found[i] = true
 		left, _ := a.c.fresh(max(pttls[i].Val(), 0))
-		a.keepNear(keys[i], values[i], e.version, left, e.delta)
+		a.keepNear(keys[i], values[i], e.version, left, e.delta, m)
 	}
 	if len(missing) == 0 {
 		return values, found, nil
@@ -171,7 +172,7 @@ func (a *Aside[T]) GetMany(ctx context.Context, keys []string, load ManyLoader[T
 	for i, v := range loaded {
 		values[i], found[i] = v.Value, true
 		if ferr == nil && lerr == nil {
-			a.keepNear(keys[i], v.Value, v.Version, ttls[i], delta)
+			a.keepNear(keys[i], v.Value, v.Version, ttls[i], delta, m)
 		}
 	}
 	return values, found, nil

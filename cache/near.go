@@ -19,6 +19,7 @@ type nearEntry[T any] struct {
 	value   T
 	version int64
 	gone    bool
+	seq     uint64    // of a tombstone: the tracked invalidation that left it (tracking.go); 0: none
 	meta    freshness // of the Redis entry it came from, for refresh-ahead
 }
 
@@ -33,18 +34,40 @@ type freshness struct {
 type near[T any] struct {
 	name string
 	c    *otter.Cache[string, nearEntry[T]]
+	t    *tracker      // nil in the pub/sub mode
+	ttl  time.Duration // L1Options.TTL
 }
 
-func newNear[T any](name string, o L1Options) *near[T] {
-	return &near[T]{name: name, c: otter.Must(&otter.Options[string, nearEntry[T]]{
+func newNear[T any](name string, o L1Options, t *tracker) *near[T] {
+	opts := &otter.Options[string, nearEntry[T]]{
 		MaximumSize:      o.Size,
 		ExpiryCalculator: otter.ExpiryWriting[string, nearEntry[T]](o.TTL),
-	})}
+	}
+	if t != nil {
+		// A tracked tombstone dropped (expired or evicted for room) can no longer refuse a
+		// put marked before it: lost makes every such put refused.
+		opts.OnAtomicDeletion = func(e otter.DeletionEvent[string, nearEntry[T]]) {
+			if e.Value.seq == 0 || e.Cause == otter.CauseReplacement || e.Cause == otter.CauseInvalidation {
+				return
+			}
+			for {
+				l := t.lost.Load()
+				if l >= e.Value.seq || t.lost.CompareAndSwap(l, e.Value.seq) {
+					return
+				}
+			}
+		}
+	}
+	return &near[T]{name: name, c: otter.Must(opts), t: t, ttl: o.TTL}
 }
 
 // get returns the value of key, how long it has left in the near cache, and the freshness of
 // its Redis entry, if the near cache holds it.
 func (n *near[T]) get(key string) (T, time.Duration, freshness, bool) {
+	if n.t != nil && !n.t.open.Load() {
+		var zero T
+		return zero, 0, freshness{}, false
+	}
 	e, ok := n.c.GetEntry(key)
 	if !ok || e.Value.gone {
 		var zero T
@@ -55,10 +78,21 @@ func (n *near[T]) get(key string) (T, time.Duration, freshness, bool) {
 
 // put stores v at version unless the near cache has seen a newer version (as a value or as
 // an invalidation). The same version again only renews the freshness of the entry held (its
-// Redis entry was refreshed), when that expires later.
-func (n *near[T]) put(key string, v T, version int64, meta freshness) {
+// Redis entry was refreshed), when that expires later. In the tracking mode it also refuses
+// a value read (at m) before a tracked invalidation of key, before a tombstone that was
+// dropped, before the gate opened, or longer ago than a tombstone lives (tracking.go).
+func (n *near[T]) put(key string, v T, version int64, meta freshness, m mark) {
+	if n.t != nil {
+		n.t.mu.RLock()
+		defer n.t.mu.RUnlock()
+		if m.seq < n.t.gate || time.Since(m.at) >= n.ttl {
+			return
+		}
+	}
 	n.c.Compute(key, func(old nearEntry[T], found bool) (nearEntry[T], otter.ComputeOp) {
 		switch {
+		case n.t != nil && (found && old.seq > m.seq || n.t.lost.Load() > m.seq):
+			return old, otter.CancelOp
 		case found && old.version > version:
 			return old, otter.CancelOp
 		case found && old.version == version && !old.gone:
@@ -74,16 +108,22 @@ func (n *near[T]) put(key string, v T, version int64, meta freshness) {
 
 // evict drops key unless the near cache already holds version or newer, and remembers the
 // invalidation until the entry expires. Version 0 drops whatever is there.
+// A tombstone of a tracked invalidation is kept (with its seq) in either case.
 func (n *near[T]) evict(key string, version int64) {
-	if version == 0 {
+	if version == 0 && n.t == nil {
 		n.c.Invalidate(key)
 		return
 	}
 	n.c.Compute(key, func(old nearEntry[T], found bool) (nearEntry[T], otter.ComputeOp) {
-		if found && old.version >= version {
+		switch {
+		case version == 0 && found && old.gone:
+			return old, otter.CancelOp
+		case version == 0:
+			return old, otter.InvalidateOp
+		case found && old.version >= version:
 			return old, otter.CancelOp
 		}
-		return nearEntry[T]{version: version, gone: true}, otter.WriteOp
+		return nearEntry[T]{version: version, gone: true, seq: old.seq}, otter.WriteOp
 	})
 }
 
@@ -97,6 +137,14 @@ func (n *near[T]) floor(key string) int64 {
 	return e.version
 }
 
+// evictTracked drops key for the tracked invalidation seq (tracking.go): a tombstone that
+// keeps the version it replaced (as a floor) and refuses any put marked before seq.
+func (n *near[T]) evictTracked(key string, seq uint64) {
+	n.c.Compute(key, func(old nearEntry[T], found bool) (nearEntry[T], otter.ComputeOp) {
+		return nearEntry[T]{version: old.version, gone: true, seq: seq}, otter.WriteOp
+	})
+}
+
 func (n *near[T]) flush() { n.c.InvalidateAll() }
 
 // size is the number of entries held, tombstones included.
@@ -108,6 +156,7 @@ func (n *near[T]) size() int {
 // nearCache is what the invalidation bus needs of any near cache, whatever its value type.
 type nearCache interface {
 	evict(key string, version int64)
+	evictTracked(key string, seq uint64)
 	flush()
 	size() int
 }

@@ -69,6 +69,7 @@ func (a *Aside[T]) maybeRefresh(key string, load Loader[T], delta, ttlLeft time.
 // (else another process is loading it, or has just refreshed it: the lease is left to
 // expire after a fill). The fill is refused, as any fill is, when a writer came in between.
 func (a *Aside[T]) refresh(ctx context.Context, key string, load Loader[T]) {
+	m := a.c.mark()
 	token := newToken()
 	got, err := a.c.rdb.SetNX(ctx, a.c.leaseKey(key), token, a.o.LeaseTTL).Result()
 	if err != nil || !got {
@@ -96,6 +97,6 @@ func (a *Aside[T]) refresh(ctx context.Context, key string, load Loader[T]) {
 	a.lastLoad.Store(int64(delta))
 	ttl := a.o.TTL.Next()
 	if a.fillAs(ctx, key, token, encode(version, delta, payload), ttl, version, true) {
-		a.keepNear(key, v, version, ttl, delta)
+		a.keepNear(key, v, version, ttl, delta, m)
 	}
 }

@@ -20,6 +20,7 @@ func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) erro
 		return nil
 	}
 	at := time.Now()
+	m := a.c.mark()
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("cache: encode %s: %w", key, err)
@@ -30,7 +31,7 @@ func (a *Aside[T]) Set(ctx context.Context, key string, v T, version int64) erro
 	err = setScript.Run(ctx, a.c.rdb, []string{a.c.Key(key), a.c.leaseKey(key)},
 		encode(version, 0, payload), a.c.storedFor(ttl).Milliseconds(), version).Err()
 	if err == nil {
-		a.keepNear(key, v, version, ttl, 0)
+		a.keepNear(key, v, version, ttl, 0, m)
 		return nil
 	}
 	a.countError(err)

@@ -41,6 +41,7 @@ type world struct {
 	policy     cache.Policy
 	pubsubOnly bool          // start instances without the Postgres listener: pub/sub alone
 	stale      time.Duration // app.Config.StaleIfError of the instances; the default's
+	tracking   bool          // SHOP_NEAR_CACHE=tracking
 }
 
 func newWorld(t *testing.T, redisURL, prefix string) *world {
@@ -63,6 +64,7 @@ func (w *world) start(name string, logs io.Writer) *instance {
 	cfg.L1, cfg.TTL = w.l1, w.policy
 	cfg.Instance = name
 	cfg.PGNotify = !w.pubsubOnly
+	cfg.NearTracking = w.tracking
 	cfg.StaleIfError = w.stale
 	// No product read but the test's own: where a read was answered is judged by the counters.
 	cfg.WarmUp = 0

@@ -139,6 +139,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if cfg.RedisCluster && cfg.RedisReaderURL != "" {
 		errs = append(errs, errors.New("SHOP_REDIS_READER_URL: not with SHOP_REDIS_MODE=cluster (a cluster has no reader endpoint)"))
 	}
+	switch v := getenv("SHOP_NEAR_CACHE"); v {
+	case "", "pubsub":
+	case "tracking":
+		cfg.NearTracking = true
+		if cfg.RedisCluster {
+			errs = append(errs, errors.New("SHOP_NEAR_CACHE=tracking: not with SHOP_REDIS_MODE=cluster (Redis tracks keys per node); use SHOP_NEAR_CACHE=pubsub"))
+		}
+		if cfg.RedisReaderURL != "" {
+			errs = append(errs, errors.New("SHOP_NEAR_CACHE=tracking: not with SHOP_REDIS_READER_URL (a lagging replica could put back an invalidated value); use SHOP_NEAR_CACHE=pubsub"))
+		}
+	default:
+		bad("SHOP_NEAR_CACHE", "pubsub or tracking", v, nil)
+	}
 	for _, name := range []string{"SHOP_REDIS_URL", "SHOP_ELASTICACHE_SECRET", "SHOP_REDIS_READER_URL", "SHOP_REDIS_MODE", "SHOP_REDIS_CA_FILE"} {
 		cfg.redisConfigured = cfg.redisConfigured || getenv(name) != ""
 	}
@@ -349,6 +362,7 @@ func (c config) LogValue() slog.Value {
 		slog.Bool("cache", c.CacheEnabled),
 		slog.Int("l1_size", c.L1.Size),
 		slog.Duration("l1_ttl", c.L1.TTL),
+		slog.Bool("near_tracking", c.NearTracking),
 		slog.Duration("db_latency", c.DBLatency),
 		slog.Group("ttl", "product", c.TTL.Product.Base, "profile", c.TTL.Profile.Base, "list", c.TTL.List.Base,
 			"home", c.TTL.Home.Base, "realtime", c.TTL.Realtime.Base, "negative", c.TTL.Negative.Base),

@@ -434,6 +434,30 @@ func TestConfig(t *testing.T) {
 		}
 	}
 
+	// The near-cache mode: pub/sub by default, tracking on a standalone Redis only.
+	for v, want := range map[string]bool{"": false, "pubsub": false, "tracking": true} {
+		cfg, err := loadConfig(envFrom(map[string]string{"SHOP_NEAR_CACHE": v}))
+		if err != nil || cfg.NearTracking != want {
+			t.Errorf("SHOP_NEAR_CACHE=%q: tracking %v, %v; want %v", v, cfg.NearTracking, err, want)
+		}
+	}
+	for _, env := range []map[string]string{
+		{"SHOP_NEAR_CACHE": "l1"},
+		{"SHOP_NEAR_CACHE": "tracking", "SHOP_REDIS_MODE": "cluster"},
+		{"SHOP_NEAR_CACHE": "tracking", "SHOP_REDIS_READER_URL": "redis://replica:6379"},
+	} {
+		_, err := loadConfig(envFrom(env))
+		if err == nil || !strings.Contains(err.Error(), "SHOP_NEAR_CACHE") {
+			t.Errorf("%v: error %v, want one naming SHOP_NEAR_CACHE", env, err)
+			continue
+		}
+		for name := range env {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("%v: error %v does not name %s", env, err, name)
+			}
+		}
+	}
+
 	// The ElastiCache secret of the bundled Terraform becomes a TLS URL with the AUTH token.
 	cfg, err = loadConfig(envFrom(map[string]string{
 		"SHOP_ELASTICACHE_SECRET": `{"host":"master.shop.abc.euw1.cache.amazonaws.com","port":6379,"auth":"tok/en@x","reader":"replica.shop"}`,
