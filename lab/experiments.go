@@ -823,6 +823,7 @@ func (e *env) readyOf(ctx context.Context, run string) []string {
 
 // registerProbes makes this instance answer the experiments' probes.
 func (r *Runner) registerProbes() {
+	r.registerNearProbes()
 	r.col.HandleProbe("session", func(ctx context.Context, p Probe) any {
 		var args struct{ Token string }
 		if err := json.Unmarshal(p.Args, &args); err != nil || r.deps.Sessions == nil {
