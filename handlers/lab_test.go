@@ -292,3 +292,42 @@ func TestLabNearCacheAndLeaderboard(t *testing.T) {
 		t.Errorf("the shop's bestseller boards changed:\n%s\n→\n%s", before, after)
 	}
 }
+
+// The fail-open run forces the breaker of every instance, each its own, and each instance
+// releases its own at the end: on two instances, the other one's guard is seen forced while
+// the run is on, both answer, and neither is forced after.
+func TestLabFailOpenForcesEveryInstance(t *testing.T) {
+	dbURL := testenv.SeededDBURL(t)
+	a := newStartedShop(t, dbURL, withLabDuration(2*time.Second))
+	b := newStartedShop(t, dbURL, withPrefix(a.prefix), func(c *app.Config) { c.Instance = t.Name() + "-b" })
+	deadline := time.Now().Add(30 * time.Second)
+	for len(a.LabCollector.Live()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(a.LabCollector.Live()); n != 2 {
+		t.Fatalf("%d live instances, want 2", n)
+	}
+	admin := labAdmin(t, a)
+	expect(t, "run fail-open", admin.post("/lab/fail-open/run", nil), http.StatusSeeOther)
+	sawForced := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !sawForced; {
+		sawForced = b.Guard.Forced()
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.LabRunner.Wait()
+	if !sawForced {
+		t.Error("the other instance's breaker was never forced open")
+	}
+	run, ok, err := a.LabRunner.Last(context.Background(), "fail-open")
+	if err != nil || !ok || run.Running() || run.Failed != "" {
+		t.Fatalf("run %+v, ok %v, err %v; want a finished run", run, ok, err)
+	}
+	if run.Numbers["instances_forced"] != 2 {
+		t.Errorf("instances forced: %v, want 2 (%v)", run.Numbers["instances_forced"], run.Results)
+	}
+	for name, s := range map[string]*testShop{"runner": a, "other": b} {
+		if s.Guard.Forced() {
+			t.Errorf("%s: the breaker is still forced after the run", name)
+		}
+	}
+}

@@ -176,6 +176,6 @@ var strategies = []Strategy{
 			{"cache/guard.go", "Guard.run", "the timeout and the breaker around each call"},
 			{"cache/aside.go", "Aside.get", "the read that falls back to Postgres"},
 		},
-		Experiment: &Experiment{Admin: true, Describe: "Requests a product page every 100 ms for a few seconds, then forces this instance's breaker open for the experiment's duration, then closes it: draws how the pages were answered and how fast.", Run: runFailOpen},
+		Experiment: &Experiment{Admin: true, Describe: "Requests a product page every 100 ms for a few seconds, then forces the breaker open on every instance of the deployment for the experiment's duration (each instance releases its own at the end, whatever happens to this one), then closes it: draws how the pages were answered and how fast.", Run: runFailOpen},
 	},
 }
