@@ -324,8 +324,15 @@ func (a *Aside[T]) leave(key string, f *flight) {
 	}
 }
 
+// load runs load without filling Redis (Redis failed, or another process fills). While the
+// Witness hears every committed change, the value is kept in the near cache (at its version:
+// an invalidation seen meanwhile wins), so that a Redis outage does not send every read of a
+// key to Postgres once its near-cache entry has expired.
 func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T]) (T, error) {
 	a.countLoad(ctx)
-	v, _, err := load(ctx)
+	v, version, err := load(ctx)
+	if err == nil && !a.c.disabled && a.c.witnessConnected() {
+		a.keepNear(key, v, version, a.o.TTL.Next(), 0)
+	}
 	return v, err
 }

@@ -127,6 +127,15 @@ type Witness interface {
 	Session() (session uint64, connected bool)
 }
 
+// witnessConnected reports whether the Witness hears every committed change now.
+func (c *Cache) witnessConnected() bool {
+	if c.witness == nil {
+		return false
+	}
+	_, connected := c.witness.Session()
+	return connected
+}
+
 // SetWitness makes a gap in the subscription flush the near caches only when w cannot vouch
 // for it (see RunInvalidations). Call it before RunInvalidations; nil: every gap flushes.
 func (c *Cache) SetWitness(w Witness) { c.witness = w }

@@ -19,6 +19,10 @@ import (
 // answers MASTERDOWN.
 var failoverReplies = []string{"READONLY", "EXECABORT", "LOADING", "MASTERDOWN"}
 
+// IsFailoverReply reports whether err is, or wraps, one of those replies: the node behind
+// the address is changing roles, a dependency away for now (a 503), not a bug.
+func IsFailoverReply(err error) bool { return isFailoverReply(err) }
+
 // isFailoverReply reports whether err is a reply of failoverReplies.
 func isFailoverReply(err error) bool {
 	var reply redis.Error

@@ -72,6 +72,16 @@ func TestSearchForgives(t *testing.T) {
 	if err != nil || res.Total != 0 || res.Suggestion != "" || res.CommonOnly {
 		t.Errorf("search for nonsense = %+v, %v; want nothing and no suggestion", res, err)
 	}
+	// A long query that matches nothing is not spell-checked word by word (each word would
+	// be compared with the whole vocabulary: 50 words took Postgres 5 s).
+	var long []string
+	for i := range 50 {
+		long = append(long, string([]byte{"bcdfghjkmpqvwxz"[i%15], "hartlnbgcsw"[i%11], "kmpqvwxzdt"[i%10]}))
+	}
+	res, err = store.SearchProducts(ctx, strings.Join(long, " "), page)
+	if err != nil || res.Total != 0 || res.Suggestion != "" {
+		t.Errorf("search for 50 made-up words = total %d, suggestion %q, %v; want nothing, no suggestion, no error", res.Total, res.Suggestion, err)
+	}
 	// Postage is in the catalog but never found.
 	res, err = store.SearchProducts(ctx, "postage", page)
 	if err != nil {

@@ -300,6 +300,11 @@ func tsQuery(words []string) string {
 	return strings.Join(terms, " & ")
 }
 
+// maxSuggestWords is the longest query (in words) that gets a "did you mean": each word is
+// compared with the whole vocabulary of the catalog's names, and a longer query that
+// matches nothing is a sentence or noise, not a typo.
+const maxSuggestWords = 6
+
 // searchProducts returns one page of the merchandise products that match query, best match
 // first, as SearchResult describes. Every word of the query must be found in the name,
 // category, brand, code or description (stemmed as English, the last word also as a
@@ -308,7 +313,8 @@ func tsQuery(words []string) string {
 // products' names) that scores highest on pg_trgm similarity (at least 0.3) plus 0.05 ×
 // ln(how many names hold it) — so a common word beats a rare one that is a hair more
 // similar: "hart" is "heart" (similarity 0.375, 200+ names), not "hare" (0.43, 2 names) —
-// and that query is searched. A word of the catalog stays as it is.
+// and that query is searched; not for a query of more than maxSuggestWords words. A word of
+// the catalog stays as it is.
 func (s *Store) searchProducts(ctx context.Context, query string, page Page) (SearchResult, error) {
 	words := searchWords(query)
 	if len(words) == 0 {
@@ -323,10 +329,11 @@ func (s *Store) searchProducts(ctx context.Context, query string, page Page) (Se
 		return SearchResult{CommonOnly: true}, nil
 	}
 	res, err := s.match(ctx, tsQuery(words), page)
-	if err != nil || res.Total > 0 {
+	if err != nil || res.Total > 0 || len(words) > maxSuggestWords {
 		return res, err
 	}
-	rows, _ := s.pool.Query(ctx, `WITH vocab AS (
+	// MATERIALIZED: the vocabulary is built once per query, not once per word.
+	rows, _ := s.pool.Query(ctx, `WITH vocab AS MATERIALIZED (
 			SELECT w, count(*) AS n FROM products p, regexp_split_to_table(lower(p.name), '[^[:alnum:]]+') w
 			WHERE p.merchandise AND length(w) >= 3 GROUP BY w
 		)

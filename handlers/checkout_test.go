@@ -291,3 +291,56 @@ func TestCheckoutAtThePricesShown(t *testing.T) {
 		t.Errorf("order total = %d (%v), want %d: the new price", total, err, 2*p.Price*10)
 	}
 }
+
+// TestCheckoutAfterAFailedRelease: an order was placed but its checkout could not end its
+// claim nor take its lines out of the cart (Redis hung or failing over right after the
+// commit). A checkout of the same cart later — a new form — must not be told that old order
+// is its own: it takes the old order's lines out once, and orders what was added since.
+func TestCheckoutAfterAFailedRelease(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t))
+	ids := productIDs(t, shop, 2)
+	ctx := context.Background()
+	fay := newShopper(t, shop.URL)
+	fay.register("fay@example.com", "Fay", "a fine long password")
+	expect(t, "add", fay.addToCart(ids[0], 2), http.StatusSeeOther)
+	key := checkoutKey(t, fay)
+	first := fay.post("/checkout", url.Values{"checkout_key": {key}})
+	if first.status != http.StatusSeeOther || !orderPath.MatchString(first.location) {
+		t.Fatalf("first checkout = %d to %q, want 303 to its order", first.status, first.location)
+	}
+
+	// The state a failed release leaves: the claim still the first checkout's, its lines
+	// still in the cart; and the order placed a minute ago.
+	cart := shop.prefix + "cart:u" + userID(t, shop, "fay@example.com")
+	now, err := shop.rdb.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shop.rdb.HSet(ctx, cart, "checkout", fmt.Sprintf("%s:%d", key, now.UnixMilli()), fmt.Sprint(ids[0]), 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shop.pool.Exec(ctx, `UPDATE orders SET created_at = now() - interval '1 minute' WHERE idempotency_key = $1`, key); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "add another product", fay.addToCart(ids[1], 1), http.StatusSeeOther)
+
+	second := fay.post("/checkout", url.Values{})
+	if second.status != http.StatusSeeOther || !orderPath.MatchString(second.location) || second.location == first.location {
+		t.Fatalf("second checkout = %d to %q, want 303 to a new order (the first is %s)", second.status, second.location, first.location)
+	}
+	var lines string
+	if err := shop.pool.QueryRow(ctx, `SELECT string_agg(product_id || 'x' || quantity, ',' ORDER BY product_id)
+		FROM order_items WHERE order_id = (SELECT id FROM orders WHERE idempotency_key <> $1 AND user_id = $2::bigint)`,
+		key, userID(t, shop, "fay@example.com")).Scan(&lines); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%dx1", ids[1]); lines != want {
+		t.Errorf("the second order has %q, want %q: only what was added after the first", lines, want)
+	}
+	if left := shop.rdb.HGetAll(ctx, cart).Val(); len(left) != 0 {
+		t.Errorf("cart after both checkouts = %v, want empty and unclaimed", left)
+	}
+	if n := ordersOf(t, shop, "fay@example.com"); n != 2 {
+		t.Errorf("%d orders, want 2", n)
+	}
+}

@@ -95,12 +95,19 @@ func classify(err error) (int, errorPage) {
 
 // unavailable reports whether err means a dependency could not serve the request, as opposed
 // to a bug: a network error, a refused, reset or cut connection (a server that crashed
-// mid-request ends the stream: EOF), a deadline, Redis skipped by the guard, or a database that refuses
+// mid-request ends the stream: EOF; the next statement on that connection finds it closed,
+// an error that says it is safe to retry because it never reached the server), a deadline,
+// Redis skipped by the guard or answering that it is failing over (READONLY and the like),
+// or a database that refuses
 // connections for now (SQLSTATE classes 08 connection exception and 53 insufficient
 // resources, and 57P01–57P03 shutting down or starting up; PostgreSQL appendix A).
 func unavailable(err error) bool {
 	var netErr net.Error
 	var sqlErr interface{ SQLState() string }
+	var notSent interface{ SafeToRetry() bool } // pgconn: the statement never left
+	if errors.As(err, &notSent) && notSent.SafeToRetry() {
+		return true
+	}
 	if errors.As(err, &sqlErr) {
 		code := sqlErr.SQLState()
 		if strings.HasPrefix(code, "08") || strings.HasPrefix(code, "53") ||
@@ -112,7 +119,7 @@ func unavailable(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, cache.ErrBypass) ||
+		errors.Is(err, cache.ErrBypass) || cache.IsFailoverReply(err) ||
 		errors.Is(err, context.DeadlineExceeded)
 }
 

@@ -81,6 +81,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -102,6 +103,10 @@ const (
 	rebuildCallTimeout = 30 * time.Second
 	// tmpTTL bounds the life of a rebuild's temporary keys if it dies half-way.
 	tmpTTL = 10 * time.Minute
+	// StaleProducts is how long the names and prices a top list was last computed with may
+	// stand in for Postgres when it cannot answer (stale-if-error, as SHOP_STALE_IF_ERROR's
+	// default for the caches), so that the home page's bestsellers outlive TopTTL in an outage.
+	StaleProducts = 15 * time.Minute
 )
 
 // ErrNoBoard is returned by Top when the all-time board is not in Redis (before the first
@@ -161,6 +166,13 @@ type Board struct {
 	log    *slog.Logger
 	dirty  atomic.Bool // a Record failed: the boards miss increments until a rebuild
 	lists  *cache.Shared[[]Entry]
+	known  sync.Map // product id → knownRow: the rows last read by products
+}
+
+// knownRow is a product row as products last read it, and when.
+type knownRow struct {
+	row productRow
+	at  time.Time
 }
 
 // New returns a Board over rdb and pool whose keys start with prefix.
@@ -692,6 +704,9 @@ type productRow struct {
 	merchandise    bool
 }
 
+// products reads the name, price and currency of the products of ids. When Postgres cannot
+// answer, the rows this process last read stand in, if it read every one of them within
+// StaleProducts (the ranks stay live: they come from Redis).
 func (b *Board) products(ctx context.Context, ids []int64) (map[int64]productRow, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -704,7 +719,22 @@ func (b *Board) products(ctx context.Context, ids []int64) (map[int64]productRow
 		m[id] = p
 		return nil
 	})
-	return m, err
+	now := time.Now()
+	if err == nil {
+		for id, p := range m {
+			b.known.Store(id, knownRow{p, now})
+		}
+		return m, nil
+	}
+	for _, id := range ids {
+		k, ok := b.known.Load(id)
+		if !ok || now.Sub(k.(knownRow).at) > StaleProducts {
+			return nil, err
+		}
+		m[id] = k.(knownRow).row
+	}
+	b.log.Warn("leaderboard: Postgres not answering; the top list uses the names and prices last read", "err", err)
+	return m, nil
 }
 
 // rankScript returns {score, members above} for member ARGV[1] of KEYS[1], or nil.

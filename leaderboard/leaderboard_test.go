@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -427,5 +428,36 @@ func TestConcurrentRebuildsDoNotDouble(t *testing.T) {
 		if got[id] != units {
 			t.Fatalf("after two concurrent rebuilds ZSCORE all %s = %v, want the SQL sum %v", id, got[id], units)
 		}
+	}
+}
+
+// TestTopOutlivesPostgres: with Postgres gone (here its pool closed), a top list computed
+// again takes its ranks from Redis and the names and prices this process last read, so the
+// home page's bestsellers survive an outage longer than TopTTL (found by the chaos suite:
+// every home page 503 in a 5-minute Postgres outage). A process that never read them fails.
+func TestTopOutlivesPostgres(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.SeededDB(t)
+	rdb, prefix := testenv.Redis(t)
+	board := leaderboard.New(rdb, pool, prefix, discard)
+	if _, err := board.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := board.Fresh(ctx, leaderboard.AllTime, 10)
+	if err != nil || len(before) != 10 {
+		t.Fatalf("Fresh = %d entries, %v; want 10", len(before), err)
+	}
+	// A board of another process on the same Redis, which never read the products.
+	other := leaderboard.New(rdb, pool, prefix, discard)
+	pool.Close()
+	after, err := board.Fresh(ctx, leaderboard.AllTime, 10)
+	if err != nil {
+		t.Fatalf("Fresh with Postgres gone = %v, want the names and prices last read", err)
+	}
+	if !slices.Equal(after, before) {
+		t.Errorf("Fresh with Postgres gone = %v, want %v", after, before)
+	}
+	if _, err := other.Fresh(ctx, leaderboard.AllTime, 10); err == nil {
+		t.Error("Fresh with Postgres gone, in a process that never read the products, succeeded")
 	}
 }

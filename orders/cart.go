@@ -328,16 +328,20 @@ func (c *Carts) Holder(ctx context.Context, cartID string) (string, error) {
 // lands while it runs is kept whole.
 var releaseScript = redis.NewScript(`
 local claim = redis.call('HGET', KEYS[1], 'checkout')
-if claim and string.sub(claim, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then redis.call('HDEL', KEYS[1], 'checkout') end
+if not claim or string.sub(claim, 1, #ARGV[1] + 1) ~= ARGV[1] .. ':' then return 0 end
+redis.call('HDEL', KEYS[1], 'checkout')
 for i = 2, #ARGV, 2 do
   local n = redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i+1]))
   if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
 end
-return redis.status_reply('OK')`)
+return 1`)
 
 // Release ends the claim of the checkout key and removes lines — the lines its order was
 // placed with — from the cart, exactly their quantities: what was added to the cart since
-// they were read stays in it. Unclaim is Release with no lines: a checkout that failed.
+// they were read stays in it. It does both only while key holds the claim, so the lines of
+// one order leave the cart once, whoever releases them (the checkout itself, or a later one
+// finishing what it could not: Checkout.waitFor); a claim that lapsed or was released
+// already changes nothing. Unclaim is Release with no lines: a checkout that failed.
 func (c *Carts) Release(ctx context.Context, cartID, key string, lines []Line) error {
 	forgetPrefetch(ctx)
 	args := make([]any, 0, 1+2*len(lines))

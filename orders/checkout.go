@@ -29,6 +29,11 @@ const (
 	claimStale = 2 * time.Minute
 	// waitForOther bounds how long a checkout waits for another checkout of the same cart.
 	waitForOther = 10 * time.Second
+	// releaseLeft is how long after its order was placed a checkout still holding its claim
+	// is taken to have failed to release it (Redis away or failing over after the commit):
+	// its after-commit steps run for afterCommitTimeout at most, plus room for clock skew
+	// between the shop and Postgres, whose clock stamps the order.
+	releaseLeft = afterCommitTimeout + 3*time.Second
 )
 
 // ErrCheckoutRunning is returned by Place when another checkout of the cart is still
@@ -39,7 +44,10 @@ var ErrCheckoutRunning = errors.New("orders: another checkout of this cart is ru
 // however often and however concurrently it is submitted:
 //
 //  1. It claims the cart in Redis (Carts.Claim). A second checkout of the same cart — a
-//     double click, another tab — waits for the first, and gets the first's order back.
+//     double click, another tab — waits for the first, and gets the first's order back;
+//     unless that order was placed more than releaseLeft ago and its claim is still held
+//     (its release failed): then the second ends the claim and takes out the first's lines
+//     for it, and goes on with what the cart holds now.
 //  2. Holding the claim, a key that already placed an order gets that order back (a
 //     resubmitted form, or a submission that arrived as the first one ended).
 //  3. It reads the cart's lines and places the order in one Postgres transaction under its
@@ -148,6 +156,15 @@ func (c *Checkout) waitFor(ctx context.Context, userID int64, cart, holder strin
 	pause := 10 * time.Millisecond
 	for {
 		o, err := c.store.FindOrderByKey(ctx, userID, holder)
+		if err == nil && time.Since(o.CreatedAt) > releaseLeft {
+			// The holder placed its order long ago but could not end its claim: finish
+			// its last step for it (its lines leave the cart, once), then check out what
+			// the cart holds now, instead of calling that old order this one's.
+			if err := c.carts.Release(ctx, cart, holder, orderLines(o)); err != nil {
+				return Order{}, false, err
+			}
+			return Order{}, false, nil
+		}
 		if err == nil {
 			return o, true, nil
 		}
@@ -171,6 +188,15 @@ func (c *Checkout) waitFor(ctx context.Context, userID int64, cart, holder strin
 		}
 		pause = min(2*pause, 200*time.Millisecond)
 	}
+}
+
+// orderLines are the cart lines o was placed with.
+func orderLines(o Order) []Line {
+	lines := make([]Line, len(o.Items))
+	for i, it := range o.Items {
+		lines[i] = Line{ProductID: it.ProductID, Quantity: it.Quantity}
+	}
+	return lines
 }
 
 // NewKey returns a random idempotency key: 22 characters of URL-safe base64 (128 bits).

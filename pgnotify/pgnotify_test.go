@@ -462,6 +462,49 @@ func TestRedisOutageKeepsNearCacheWhileListening(t *testing.T) {
 	}
 }
 
+// TestRedisOutageRefillsNearCacheWhileListening: during a Redis outage, with the Postgres
+// listener up, a product first read after Redis went away is loaded from Postgres once and
+// then served from the near cache (not from Postgres at every read, as the chaos suite
+// measured: ×4.7 the normal query rate), and an UPDATE made during the outage still reaches
+// it.
+func TestRedisOutageRefillsNearCacheWhileListening(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	w := newWorld(t, srv.URL(), "")
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	in := w.start("a", lockedWriter{&logs, &mu})
+	ctx := context.Background()
+	var id, price int64
+	if err := w.pool.QueryRow(ctx, `SELECT id, price FROM products WHERE sku = '85123A'`).Scan(&id, &price); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	waitFor(t, 10*time.Second, "the subscriber notices Redis is gone", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), "subscription broken") >= 1
+	})
+	if _, r := in.product(t, id); r == cache.HitL1 {
+		t.Fatalf("first read of %d during the outage = %s, want a load", id, r)
+	}
+	if _, r := in.product(t, id); r != cache.HitL1 {
+		t.Errorf("second read of %d during the outage = %s, want HIT-L1 (kept while the listener vouches)", id, r)
+	}
+	conn, err := pgx.Connect(ctx, w.pool.Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE products SET price = $1 WHERE id = $2`, price+222, id); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the psql update made during the outage is served", func() bool {
+		p, _ := in.product(t, id)
+		return p.Price == price+222
+	})
+	srv.Start() // for the instance's final flush of views at Stop
+}
+
 // TestRedisOutageFlushesWhenTheListenerReconnects kills the redis-server, then cuts the
 // Postgres listener's connection (pg_terminate_backend) during the outage: a change
 // committed while it reconnected may have been missed by both paths, so the near cache must
