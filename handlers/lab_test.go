@@ -272,6 +272,7 @@ func TestLabNearCacheAndLeaderboard(t *testing.T) {
 			t.Errorf("%s: Lab keys left behind: %v (err %v)", exp, left, err)
 		}
 		n := run.Numbers
+		t.Logf("%s: %v", exp, n)
 		switch exp {
 		case "near-cache":
 			if n["instances"] != 2 || n["answered"] != 2 || n["fanout_seen"] != 2 {
