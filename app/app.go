@@ -287,7 +287,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	}, logger)
 	a.LabRunner = lab.NewRunner(a.Redis, cfg.RedisKeyPrefix, a.LabCollector, lab.Deps{
 		Cache: a.Cache, Catalog: a.Catalog, Store: store, Guard: a.Guard, Sessions: a.Sessions, Views: a.Views, Flusher: a.Flusher,
-		DBLatency: cfg.DBLatency, Duration: cfg.LabDuration,
+		DBLatency: cfg.DBLatency, Duration: cfg.LabDuration, L1: cfg.L1,
 	}, logger)
 
 	if err := ensureAdmin(ctx, a.Accounts, cfg, logger); err != nil {

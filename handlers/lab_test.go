@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -119,7 +120,6 @@ func TestLabFaultInjectionAdminOnly(t *testing.T) {
 	}
 	expect(t, "the page says who may run it", plain.get("/lab/fail-open"), http.StatusOK, "Only administrators can run this experiment")
 	expect(t, "unknown experiment", admin.post("/lab/no-such/run", nil), http.StatusNotFound)
-	expect(t, "strategy without experiment", admin.post("/lab/leaderboard/run", nil), http.StatusNotFound)
 }
 
 // One experiment at a time in the deployment: of concurrent starts, on two instances that
@@ -226,4 +226,109 @@ func TestLabExperimentsUndoTheirChanges(t *testing.T) {
 		}
 	}
 	expect(t, "the catalog question quotes the run", admin.get("/lab/questions/catalog"), http.StatusOK, "reads stale")
+}
+
+// The near-cache and leaderboard experiments are open to visitors and run to completion on
+// a deployment of two instances: every instance answers the near-cache probes (its reads,
+// mostly from its near cache, and the write's invalidation reaching it), the leaderboard's
+// top lists are read from the scratch board and by SQL, and neither leaves a key behind
+// nor touches the shop's bestseller boards.
+func TestLabNearCacheAndLeaderboard(t *testing.T) {
+	dbURL := testenv.SeededDBURL(t)
+	a := newStartedShop(t, dbURL, withLabDuration(time.Second))
+	b := newStartedShop(t, dbURL, withPrefix(a.prefix), func(c *app.Config) { c.Instance = t.Name() + "-b" })
+	ctx := context.Background()
+	// Both instances are live for the runner (the collector polls every second).
+	deadline := time.Now().Add(30 * time.Second)
+	for len(a.LabCollector.Live()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(a.LabCollector.Live()); n != 2 {
+		t.Fatalf("%d live instances, want 2", n)
+	}
+	boards := func() string {
+		out := ""
+		for _, k := range []string{a.Board.AllKey(), a.Board.DayKey(time.Now())} {
+			zs, err := a.rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out += fmt.Sprint(k, zs)
+		}
+		return out
+	}
+	before := boards()
+	visitor := newShopper(t, a.URL)
+	for _, exp := range []string{"near-cache", "leaderboard"} {
+		expect(t, "a visitor runs "+exp, visitor.post("/lab/"+exp+"/run", nil), http.StatusSeeOther)
+		a.LabRunner.Wait()
+		run, ok, err := b.LabRunner.Last(ctx, exp) // the other instance shows it too
+		if err != nil || !ok || run.Running() || run.Failed != "" {
+			t.Fatalf("%s: run %+v, ok %v, err %v; want a finished run", exp, run, ok, err)
+		}
+		expect(t, exp+" page shows the result", visitor.get("/lab/"+exp), http.StatusOK, "Last run", "<svg")
+		left, err := a.rdb.Keys(ctx, a.prefix+"lab:data:*").Result()
+		if err != nil || len(left) != 0 {
+			t.Errorf("%s: Lab keys left behind: %v (err %v)", exp, left, err)
+		}
+		n := run.Numbers
+		t.Logf("%s: %v", exp, n)
+		switch exp {
+		case "near-cache":
+			if n["instances"] != 2 || n["answered"] != 2 || n["fanout_seen"] != 2 {
+				t.Errorf("near-cache: %v instances, %v answered the reads, %v saw the write; want 2 each", n["instances"], n["answered"], n["fanout_seen"])
+			}
+			// The other instance's first read fills its near cache from Redis (the runner's
+			// holds the copy it wrote); the rest are L1 hits.
+			if n["l1_hits"]+n["redis_hits"] != 2*200 || n["l1_hits"] < 2*190 || n["redis_hits"] < 1 {
+				t.Errorf("near-cache: %v L1 hits, %v Redis hits over 2 × 200 reads; want almost all from L1", n["l1_hits"], n["redis_hits"])
+			}
+		case "leaderboard":
+			if n["sales"] == 0 || n["reads"] == 0 || n["sql_p50_ms"] == 0 || n["zset_p50_ms"] == 0 {
+				t.Errorf("leaderboard numbers %v: want sales, reads and both latencies", n)
+			}
+		}
+	}
+	if after := boards(); after != before {
+		t.Errorf("the shop's bestseller boards changed:\n%s\n→\n%s", before, after)
+	}
+}
+
+// The fail-open run forces the breaker of every instance, each its own, and each instance
+// releases its own at the end: on two instances, the other one's guard is seen forced while
+// the run is on, both answer, and neither is forced after.
+func TestLabFailOpenForcesEveryInstance(t *testing.T) {
+	dbURL := testenv.SeededDBURL(t)
+	a := newStartedShop(t, dbURL, withLabDuration(2*time.Second))
+	b := newStartedShop(t, dbURL, withPrefix(a.prefix), func(c *app.Config) { c.Instance = t.Name() + "-b" })
+	deadline := time.Now().Add(30 * time.Second)
+	for len(a.LabCollector.Live()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(a.LabCollector.Live()); n != 2 {
+		t.Fatalf("%d live instances, want 2", n)
+	}
+	admin := labAdmin(t, a)
+	expect(t, "run fail-open", admin.post("/lab/fail-open/run", nil), http.StatusSeeOther)
+	sawForced := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !sawForced; {
+		sawForced = b.Guard.Forced()
+		time.Sleep(10 * time.Millisecond)
+	}
+	a.LabRunner.Wait()
+	if !sawForced {
+		t.Error("the other instance's breaker was never forced open")
+	}
+	run, ok, err := a.LabRunner.Last(context.Background(), "fail-open")
+	if err != nil || !ok || run.Running() || run.Failed != "" {
+		t.Fatalf("run %+v, ok %v, err %v; want a finished run", run, ok, err)
+	}
+	if run.Numbers["instances_forced"] != 2 {
+		t.Errorf("instances forced: %v, want 2 (%v)", run.Numbers["instances_forced"], run.Results)
+	}
+	for name, s := range map[string]*testShop{"runner": a, "other": b} {
+		if s.Guard.Forced() {
+			t.Errorf("%s: the breaker is still forced after the run", name)
+		}
+	}
 }

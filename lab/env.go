@@ -116,12 +116,15 @@ type labCaches struct {
 	lazy                   *cache.Aside[catalog.Product]
 	stampedeOn, stampedeOf *cache.Aside[catalog.Product]
 	staleOn, staleOff      *cache.Aside[staleRow]
+	// nearOn has a near cache in front of Redis, nearOff reads Redis every time; both
+	// read the near-cache experiment's copy of a product (keys.LabKey("near", run id)).
+	nearOn, nearOff *cache.Aside[catalog.Product]
 }
 
 // lazyTTL is the TTL of the lazy-loading side of the write-through experiment.
 const lazyTTL = 2 * time.Second
 
-func newLabCaches(c *cache.Cache) *labCaches {
+func newLabCaches(c *cache.Cache, l1 cache.L1Options) *labCaches {
 	if c == nil {
 		return &labCaches{}
 	}
@@ -132,5 +135,7 @@ func newLabCaches(c *cache.Cache) *labCaches {
 		stampedeOf: cache.NewAside[catalog.Product](c, "lab-stampede-off", cache.AsideOptions{TTL: long, Unprotected: true}),
 		staleOn:    cache.NewAside[staleRow](c, "lab-staleset", cache.AsideOptions{TTL: long}),
 		staleOff:   cache.NewAside[staleRow](c, "lab-staleset-off", cache.AsideOptions{TTL: long, Unprotected: true}),
+		nearOn:     cache.NewAside[catalog.Product](c, "lab-near", cache.AsideOptions{TTL: long, L1: nearL1(l1)}),
+		nearOff:    cache.NewAside[catalog.Product](c, "lab-near-off", cache.AsideOptions{TTL: long}),
 	}
 }

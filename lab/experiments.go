@@ -521,8 +521,8 @@ type pageOutcome struct {
 	xcache string
 }
 
-// runFailOpen requests a product page every 100 ms before, during and after forcing this
-// instance's breaker open.
+// runFailOpen requests a product page every 100 ms before, during and after forcing the
+// breaker open on every instance (this one directly, the others through a probe).
 func runFailOpen(ctx context.Context, e *env) error {
 	p, err := e.product(ctx)
 	if err != nil {
@@ -579,9 +579,16 @@ func runFailOpen(ctx context.Context, e *env) error {
 		el := time.Since(start)
 		switch {
 		case !forced && closedAt == 0 && el >= before:
-			e.deps.Guard.ForceOpen(time.Now().Add(open))
+			// Every other instance forces its own breaker until the same moment (a probe,
+			// read within a second); it releases it by itself then, whatever becomes of
+			// this instance.
+			until := time.Now().Add(open)
+			if err := e.col.Ask(ctx, e.id, "force-open", forceArgs{From: e.col.Instance(), Until: until}, until); err != nil {
+				return fmt.Errorf("ask the instances to force their breakers: %w", err)
+			}
+			e.deps.Guard.ForceOpen(until)
 			forced, openedAt = true, el.Seconds()
-			e.logf("breaker forced open for %s at %.1f s", open, openedAt)
+			e.logf("breaker forced open for %s at %.1f s, here and (within a second) on the %d other instance(s)", open, openedAt, len(e.col.Live())-1)
 		case forced && el >= before+open:
 			e.deps.Guard.ForceOpen(time.Time{})
 			forced, closedAt = false, el.Seconds()
@@ -624,16 +631,40 @@ func runFailOpen(ctx context.Context, e *env) error {
 		}
 	}
 	med := func(ph string) float64 { return quantile(lat[ph], 0.5) }
+	// The other instances answer once they have released their breaker.
+	others := 0
+	raw, _ := e.col.Answers(ctx, e.id)
+	for _, a := range raw {
+		var f forceAnswer
+		if json.Unmarshal(a, &f) == nil && f.Forced {
+			others++
+		}
+	}
+	live := len(e.col.Live())
 	e.set(func(r *Run) {
 		r.Results = []Result{
 			{"pages served while Redis was skipped", fmt.Sprintf("%d of %d (status 200)", duringOK, during)},
+			{"instances whose breaker was forced", fmt.Sprintf("this one and %d of the %d other(s) (each its own, released by itself)", others, live-1)},
 			{"median latency before / during / after", fmt.Sprintf("%.2f / %.2f / %.2f ms", med("before"), med("during"), med("after"))},
 			{"first page from the cache after the breaker closed", recoveredText(recovered)},
 		}
 		r.Numbers = map[string]float64{"during": float64(during), "during_ok": float64(duringOK), "p50_before_ms": med("before"),
-			"p50_during_ms": med("during"), "p50_after_ms": med("after"), "recovered_s": recovered}
+			"p50_during_ms": med("during"), "p50_after_ms": med("after"), "recovered_s": recovered, "instances_forced": float64(others + 1)}
 	})
 	return nil
+}
+
+// forceArgs is the fail-open probe's question: force your breaker open until Until (the
+// runner, From, forces its own).
+type forceArgs struct {
+	From  string    `json:"from"`
+	Until time.Time `json:"until"`
+}
+
+// forceAnswer is one instance's answer to the fail-open probe, given once it has released
+// its breaker.
+type forceAnswer struct {
+	Forced bool `json:"forced"`
 }
 
 func recoveredText(s float64) string {
@@ -823,6 +854,25 @@ func (e *env) readyOf(ctx context.Context, run string) []string {
 
 // registerProbes makes this instance answer the experiments' probes.
 func (r *Runner) registerProbes() {
+	r.registerNearProbes()
+	r.col.HandleProbe("force-open", func(ctx context.Context, p Probe) any {
+		var args forceArgs
+		if err := json.Unmarshal(p.Args, &args); err != nil || r.deps.Guard == nil || args.From == r.col.Instance() {
+			return forceAnswer{}
+		}
+		// Bounded twice: by the deadline given (the probe's context ends then), and by the
+		// guard's own expiry of the forcing, should this goroutine not get to the release.
+		until := args.Until
+		for _, t := range []time.Time{p.Until, time.Now().Add(r.bound())} {
+			if t.Before(until) {
+				until = t
+			}
+		}
+		r.deps.Guard.ForceOpen(until)
+		<-ctx.Done()
+		r.deps.Guard.ForceOpen(time.Time{})
+		return forceAnswer{Forced: true}
+	})
 	r.col.HandleProbe("session", func(ctx context.Context, p Probe) any {
 		var args struct{ Token string }
 		if err := json.Unmarshal(p.Args, &args); err != nil || r.deps.Sessions == nil {

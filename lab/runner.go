@@ -127,6 +127,9 @@ type Deps struct {
 	Views     *pageviews.Counter // the write-behind of product views
 	Flusher   *pageviews.Flusher
 	DBLatency time.Duration
+	// L1 is the shop's near-cache configuration (SHOP_L1_SIZE, SHOP_L1_TTL), which the
+	// near-cache experiment's own cache copies (nearL1).
+	L1 cache.L1Options
 	// Duration is the length of an experiment's main phase (the fail-open breaker, the
 	// write-through run); default 10 s. Tests shorten it.
 	Duration time.Duration
@@ -157,7 +160,7 @@ func NewRunner(rdb redis.UniversalClient, prefix string, col *Collector, deps De
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Runner{rdb: rdb, prefix: prefix, col: col, deps: deps, log: log, ctx: ctx, cancel: cancel}
-	r.caches = newLabCaches(deps.Cache)
+	r.caches = newLabCaches(deps.Cache, deps.L1)
 	r.registerProbes()
 	return r
 }

@@ -118,7 +118,7 @@ var strategies = []Strategy{
 			{"cache/near.go", "near.get", "the in-process read"},
 			{"cache/aside.go", "Aside.keepNear", "filled from Redis and from loads"},
 		},
-		Missing: "The near cache's own experiment is the invalidation experiment (an edit reaching every instance's near cache) and the cache-aside one (L1 hits in the cached distribution); it has no separate one.",
+		Experiment: &Experiment{Describe: "Copies one product to a key of the Lab's own and has every instance of the deployment read it 200 times through a near cache and 200 times from Redis alone: draws the two latency distributions and which layer answered. Then writes the copy once (write-through and its invalidation message) and measures, on each instance, how long until its near cache dropped the old copy. No shop data changes; the copy is deleted at the end.", Run: runNearCache},
 	},
 	{
 		Slug: "sessions", Title: "Sessions in Redis",
@@ -142,7 +142,7 @@ var strategies = []Strategy{
 			{"leaderboard/leaderboard.go", "Board.Top", "the top list"},
 			{"leaderboard/leaderboard.go", "Board.Rebuild", "the boards rebuilt from Postgres"},
 		},
-		Missing: "Not built yet. The dashboard's leaderboard chart shows the sales recorded per second meanwhile.",
+		Experiment: &Experiment{Describe: "Records a burst of simulated sales with ZINCRBY on a scratch board of the Lab's own (never the shop's boards), and every 100 ms reads the top 5 from the sorted set and the top 5 computed by SQL over the shop's order lines: draws the latency of each and the scratch board's ranks over time. The scratch board is deleted at the end.", Run: runLeaderboard},
 	},
 	{
 		Slug: "stampede", Title: "Cache stampede (dogpile)",
@@ -176,6 +176,6 @@ var strategies = []Strategy{
 			{"cache/guard.go", "Guard.run", "the timeout and the breaker around each call"},
 			{"cache/aside.go", "Aside.get", "the read that falls back to Postgres"},
 		},
-		Experiment: &Experiment{Admin: true, Describe: "Requests a product page every 100 ms for a few seconds, then forces this instance's breaker open for the experiment's duration, then closes it: draws how the pages were answered and how fast.", Run: runFailOpen},
+		Experiment: &Experiment{Admin: true, Describe: "Requests a product page every 100 ms for a few seconds, then forces the breaker open on every instance of the deployment for the experiment's duration (each instance releases its own at the end, whatever happens to this one), then closes it: draws how the pages were answered and how fast.", Run: runFailOpen},
 	},
 }
