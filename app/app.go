@@ -479,6 +479,11 @@ func (a *App) Start(ctx context.Context) {
 	}
 	a.workers.Go(func() { a.Cache.RunExpirations(background, a.redisDB) })
 	a.workers.Go(func() { a.LabCollector.Run(background) })
+	a.workers.Go(func() {
+		if err := a.LabRunner.RestoreLeft(background); err != nil {
+			a.log.Warn("lab: what an experiment that died changed was not restored; the next run does it", "err", err)
+		}
+	})
 	if a.cfg.PGNotify {
 		a.workers.Go(func() { a.listener.Run(background) })
 	}

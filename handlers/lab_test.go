@@ -332,3 +332,69 @@ func TestLabFailOpenForcesEveryInstance(t *testing.T) {
 		}
 	}
 }
+
+// TestLabRestoresWhatADeadRunChanged: an experiment that edits a price notes the price to
+// put back before it changes it; a run killed midway (kill -9) leaves that note, and the
+// next start of an instance — or, while an experiment holds the lock, the next run — puts
+// the price back.
+func TestLabRestoresWhatADeadRunChanged(t *testing.T) {
+	shop := newShop(t, testenv.SeededDBURL(t), withLabDuration(time.Second))
+	ctx := context.Background()
+	price := func(id int64) int64 {
+		t.Helper()
+		var p int64
+		if err := shop.pool.QueryRow(ctx, `SELECT price FROM products WHERE id = $1`, id).Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const id = 3
+	orig := price(id)
+	restore := shop.prefix + "lab:{experiments}:restore"
+	died := func() {
+		t.Helper()
+		if err := shop.rdb.HSet(ctx, restore, fmt.Sprint(id), orig).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := shop.pool.Exec(ctx, `UPDATE products SET price = price + 77 WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// While an experiment holds the lock, a start restores nothing: the note may be its own.
+	died()
+	lock := shop.prefix + "lab:{experiments}:lock"
+	if err := shop.rdb.Set(ctx, lock, "someone stampede", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := shop.LabRunner.RestoreLeft(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := price(id); got != orig+77 {
+		t.Fatalf("price with the lock held = %d, want it left at %d", got, orig+77)
+	}
+	shop.rdb.Del(ctx, lock)
+
+	// At start, with no experiment running: restored, and the note gone.
+	if err := shop.LabRunner.RestoreLeft(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := price(id); got != orig {
+		t.Errorf("price after RestoreLeft = %d, want %d", got, orig)
+	}
+	if n := shop.rdb.HLen(ctx, restore).Val(); n != 0 {
+		t.Errorf("%d prices still noted to restore", n)
+	}
+	if shop.rdb.Exists(ctx, lock).Val() != 0 {
+		t.Error("RestoreLeft left the experiment lock behind")
+	}
+
+	// The next run restores too, before it starts.
+	died()
+	admin := labAdmin(t, shop)
+	expect(t, "start a run", admin.post("/lab/stampede/run", nil), http.StatusSeeOther)
+	shop.LabRunner.Wait()
+	if got := price(id); got != orig {
+		t.Errorf("price after the next run = %d, want %d", got, orig)
+	}
+}

@@ -135,6 +135,11 @@ const LabExperimentTag = "{experiments}"
 // "lab:{experiments}:lock" (value: the run's id; TTL: the experiment's bound).
 const LabLock = "lab:" + LabExperimentTag + ":lock"
 
+// LabRestore is the hash of the prices an experiment changed, product id → the price to put
+// back, written before the change and emptied once restored: what a run that died (kill -9)
+// left is restored by the next run or the next start of any instance.
+const LabRestore = "lab:" + LabExperimentTag + ":restore"
+
 // LabRun is the state of the last run of one strategy's experiment, progress and result:
 // "lab:{experiments}:run:<strategy>" (a JSON document, kept 30 days).
 func LabRun(strategy string) string { return "lab:" + LabExperimentTag + ":run:" + strategy }

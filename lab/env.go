@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/shopcache/shop/cache"
 	"github.com/shopcache/shop/catalog"
+	"github.com/shopcache/shop/keys"
 )
 
 // env is what an experiment runs with: the Runner's parts and its run's progress.
@@ -61,9 +63,9 @@ func (e *env) page(ctx context.Context, path string) (int, string, time.Duration
 // checkout may have changed the stock: the version check makes the edit try again), through
 // the shop's write-through path when through is set, or Postgres alone. It returns the
 // product as committed and the time the write took.
-func (e *env) setPrice(ctx context.Context, id, price int64, through bool) (catalog.Product, time.Duration, error) {
+func (r *Runner) setPrice(ctx context.Context, id, price int64, through bool) (catalog.Product, time.Duration, error) {
 	for range 5 {
-		cur, err := e.deps.Store.FindProduct(ctx, id)
+		cur, err := r.deps.Store.FindProduct(ctx, id)
 		if err != nil {
 			return catalog.Product{}, 0, err
 		}
@@ -71,9 +73,9 @@ func (e *env) setPrice(ctx context.Context, id, price int64, through bool) (cata
 		start := time.Now()
 		var p catalog.Product
 		if through {
-			p, err = e.deps.Catalog.UpdateProduct(ctx, id, u)
+			p, err = r.deps.Catalog.UpdateProduct(ctx, id, u)
 		} else {
-			p, err = e.deps.Store.UpdateProduct(ctx, id, u)
+			p, err = r.deps.Store.UpdateProduct(ctx, id, u)
 		}
 		took := time.Since(start)
 		if errors.Is(err, catalog.ErrConflict) {
@@ -84,14 +86,22 @@ func (e *env) setPrice(ctx context.Context, id, price int64, through bool) (cata
 	return catalog.Product{}, 0, fmt.Errorf("product %d kept changing under the edit", id)
 }
 
+// keepPrice notes in Redis (keys.LabRestore) that product id's price is to be put back to
+// price, before an experiment changes it, so that a run that dies midway is undone by the
+// next (Runner.restoreLeft). An error means nothing may be changed.
+func (e *env) keepPrice(ctx context.Context, id, price int64) error {
+	err := e.rdb.HSet(context.WithoutCancel(ctx), e.prefix+keys.LabRestore, strconv.FormatInt(id, 10), price).Err()
+	if err != nil {
+		return fmt.Errorf("lab: note the price to restore: %w", err)
+	}
+	return nil
+}
+
 // restorePrice puts the price back through the write-through path, on a context that the
-// experiment's end does not cancel.
+// experiment's end does not cancel, and then forgets the note keepPrice made.
 func (e *env) restorePrice(ctx context.Context, id, price int64) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if _, _, err := e.setPrice(ctx, id, price, true); err != nil {
-		e.log.Error("lab: price not restored", "product", id, "price", price, "err", err)
-		e.logf("the price of product %d could NOT be restored (%v)", id, err)
+	if err := e.Runner.restorePrice(context.WithoutCancel(ctx), id, price); err != nil {
+		e.logf("the price of product %d could NOT be restored (%v); the next run or start will", id, err)
 		return
 	}
 	e.logf("price of product %d restored", id)

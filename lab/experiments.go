@@ -114,6 +114,9 @@ func runWriteThrough(ctx context.Context, e *env) error {
 		return err
 	}
 	orig := p.Price
+	if err := e.keepPrice(ctx, p.ID, orig); err != nil {
+		return err
+	}
 	defer e.restorePrice(ctx, p.ID, orig)
 	every := min(time.Second, e.deps.Duration/5)
 	e.set(func(r *Run) {
@@ -764,6 +767,9 @@ func runInvalidation(ctx context.Context, e *env) error {
 		return err
 	}
 	orig := p.Price
+	if err := e.keepPrice(ctx, p.ID, orig); err != nil {
+		return err
+	}
 	defer e.restorePrice(ctx, p.ID, orig)
 	live := e.col.Live()
 	e.set(func(r *Run) {

@@ -62,9 +62,12 @@ func runLeaderboard(ctx context.Context, e *env) error {
 				hot := int(4*time.Since(start)/dur) * 3
 				i := (hot + int(rand.ExpFloat64()*1.5)) % len(ps)
 				n := int64(1 + rand.IntN(3))
-				_, err := e.rdb.TxPipelined(sctx, func(p redis.Pipeliner) error {
-					p.ZIncrBy(sctx, board, float64(n), strconv.FormatInt(ps[i].ID, 10))
-					p.Expire(sctx, board, e.bound()) // gone even if this instance dies before the DEL
+				// Not cut short by the run's end: a sale abandoned mid-call could still reach
+				// Redis after the board's DEL and leave it behind.
+				wctx := context.WithoutCancel(sctx)
+				_, err := e.rdb.TxPipelined(wctx, func(p redis.Pipeliner) error {
+					p.ZIncrBy(wctx, board, float64(n), strconv.FormatInt(ps[i].ID, 10))
+					p.Expire(wctx, board, e.bound()) // gone even if this instance dies before the DEL
 					return nil
 				})
 				if err != nil {

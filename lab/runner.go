@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,20 +204,26 @@ func (r *Runner) Start(ctx context.Context, strategy, who string) (Run, error) {
 	}
 	if !got {
 		holder, _ := r.rdb.Get(ctx, r.prefix+keys.LabLock).Result()
+		if _, name, ok := strings.Cut(holder, " "); ok {
+			holder = name
+		}
 		return Run{}, fmt.Errorf("%w (%s)", ErrBusy, holder)
+	}
+	token := run.ID + " " + strategy
+	if err := r.restoreLeft(ctx); err != nil {
+		r.unlock(token)
+		return Run{}, err
 	}
 	run.Log = append(run.Log, fmt.Sprintf("started by %s on %s", who, run.Instance))
 	p := &progress{r: r, run: run}
 	if err := p.save(true); err != nil {
-		_ = unlockScript.Run(context.WithoutCancel(ctx), r.rdb, []string{r.prefix + keys.LabLock}, run.ID+" "+strategy).Err()
+		r.unlock(token)
 		return Run{}, err
 	}
 	r.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(r.ctx, r.bound())
 		defer cancel()
-		defer func() {
-			_ = unlockScript.Run(context.Background(), r.rdb, []string{r.prefix + keys.LabLock}, run.ID+" "+strategy).Err()
-		}()
+		defer r.unlock(token)
 		err := s.Experiment.Run(ctx, &env{Runner: r, p: p, id: run.ID})
 		p.update(func(run *Run) {
 			run.Finished = time.Now()
@@ -231,6 +239,72 @@ func (r *Runner) Start(ctx context.Context, strategy, who string) (Run, error) {
 		}
 	})
 	return p.snapshot(), nil
+}
+
+// restorePrice puts product id's price back to price through the write-through path, then
+// forgets the note keepPrice made of it.
+func (r *Runner) restorePrice(ctx context.Context, id, price int64) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := r.setPrice(ctx, id, price, true); err != nil {
+		r.log.Error("lab: price not restored", "product", id, "price", price, "err", err)
+		return err
+	}
+	return r.rdb.HDel(ctx, r.prefix+keys.LabRestore, strconv.FormatInt(id, 10)).Err()
+}
+
+// restoreLeft restores every price a run that died left changed (keys.LabRestore). The
+// caller holds the experiment lock, so no running experiment's note is taken for one left.
+func (r *Runner) restoreLeft(ctx context.Context) error {
+	left, err := r.rdb.HGetAll(ctx, r.prefix+keys.LabRestore).Result()
+	if err != nil {
+		return fmt.Errorf("lab: read the prices to restore: %w", err)
+	}
+	for field, v := range left {
+		id, err1 := strconv.ParseInt(field, 10, 64)
+		price, err2 := strconv.ParseInt(v, 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if err := r.restorePrice(ctx, id, price); err != nil {
+			return fmt.Errorf("lab: restore the price of product %d: %w", id, err)
+		}
+		r.log.Warn("lab: restored a price an experiment that died had changed", "product", id, "price", price)
+	}
+	return nil
+}
+
+// RestoreLeft restores what an experiment that died (kill -9) left changed, when no
+// experiment runs in the deployment; with one running, the next run's start does it. The
+// shop calls it at start.
+func (r *Runner) RestoreLeft(ctx context.Context) error {
+	token := "restore " + newID()
+	got, err := r.rdb.SetNX(ctx, r.prefix+keys.LabLock, token, time.Minute).Result()
+	if err != nil || !got {
+		return err
+	}
+	defer r.unlock(token)
+	return r.restoreLeft(ctx)
+}
+
+// unlock ends the experiment lock held as token. It tries again for a few seconds when
+// Redis does not answer (a busy machine, a call timeout): a lock left behind would refuse
+// every experiment until its TTL.
+func (r *Runner) unlock(token string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		err := unlockScript.Run(ctx, r.rdb, []string{r.prefix + keys.LabLock}, token).Err()
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			r.log.Warn("lab: the experiment lock was not ended; it lapses", "err", err)
+			return
+		case <-time.After(pause):
+		}
+	}
 }
 
 // Last returns the last run of strategy (running or done), ok false when there is none.
@@ -272,10 +346,11 @@ const runKeep = 30 * 24 * time.Hour
 // progress is a running experiment's state, saved to Redis as it changes (at most every
 // 250 ms, and at the end).
 type progress struct {
-	r     *Runner
-	mu    sync.Mutex
-	run   Run
-	saved time.Time
+	r      *Runner
+	mu     sync.Mutex
+	run    Run
+	saved  time.Time
+	saveMu sync.Mutex // one save at a time, so that an older state never overwrites a newer
 }
 
 func (p *progress) update(f func(*Run)) {
@@ -297,7 +372,16 @@ func (p *progress) snapshot() Run {
 	return c
 }
 
-func (p *progress) save(bool) error {
+// save writes the run's state to Redis. A save while another is under way is skipped (the
+// next carries the state), except the final one: it waits for the other, and tries again
+// for a few seconds when Redis does not answer, as a run shown running for ever would mislead.
+func (p *progress) save(final bool) error {
+	if final {
+		p.saveMu.Lock()
+	} else if !p.saveMu.TryLock() {
+		return nil
+	}
+	defer p.saveMu.Unlock()
 	p.mu.Lock()
 	body, err := json.Marshal(p.run)
 	p.saved = time.Now()
@@ -306,9 +390,19 @@ func (p *progress) save(bool) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(cache.Uncounted(context.Background()), 2*time.Second)
+	ctx, cancel := context.WithTimeout(cache.Uncounted(context.Background()), 5*time.Second)
 	defer cancel()
-	return p.r.rdb.Set(ctx, p.r.prefix+keys.LabRun(strategy), body, runKeep).Err()
+	for pause := 50 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		err := p.r.rdb.Set(ctx, p.r.prefix+keys.LabRun(strategy), body, runKeep).Err()
+		if err == nil || !final {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 func newID() string {
