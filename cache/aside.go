@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"fmt"
 	"strconv"
 	"strings"
@@ -243,13 +244,26 @@ func (a *Aside[T]) read(ctx context.Context, client redis.UniversalClient, key s
 // with the TTL its Redis entry has left and the time its load took (0: not recorded). m is
 // the mark taken before the read, load or write that produced it (Cache.mark).
 func (a *Aside[T]) keepNear(key string, v T, version int64, ttlLeft, delta time.Duration, m mark) {
+	a.keepNearFor(key, v, version, ttlLeft, delta, m, 0)
+}
+
+// keepNearFor is keepNear for life (0: the near cache's TTL).
+func (a *Aside[T]) keepNearFor(key string, v T, version int64, ttlLeft, delta time.Duration, m mark, life time.Duration) {
 	if a.near != nil {
 		if a.beforeNear != nil {
 			a.beforeNear(key)
 		}
-		a.near.put(key, v, version, freshness{expires: time.Now().Add(ttlLeft), delta: delta}, m)
+		a.near.put(key, v, version, freshness{expires: time.Now().Add(ttlLeft), delta: delta}, m, life)
 	}
 }
+
+// outageLife is how long a value loaded while Redis is away is kept in the near cache, when
+// the Witness vouches for it: 50 to 70 s, spread so that values loaded together are not all
+// loaded again together. Longer than the near cache's usual TTL (a backstop for a missed
+// pub/sub message), because every committed change reaches it through the Witness; without
+// it, each instance would load every key it serves once per near-cache TTL for as long as
+// Redis is away (×2.6 the normal Postgres rate in the chaos suite's Redis outage).
+func outageLife() time.Duration { return 50*time.Second + rand.N(20*time.Second) }
 
 func (a *Aside[T]) countError(err error) {
 	if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, ErrBypass) {
@@ -280,7 +294,7 @@ func (a *Aside[T]) loadShared(ctx context.Context, key string, load Loader[T], f
 	ch := a.group.DoChan(key, func() (any, error) {
 		defer a.land(key, f)
 		if !fill {
-			return a.load(f.ctx, key, load)
+			return a.load(f.ctx, key, load, true)
 		}
 		return a.loadAndFill(f.ctx, key, load)
 	})
@@ -331,16 +345,21 @@ func (a *Aside[T]) leave(key string, f *flight) {
 	}
 }
 
-// load runs load without filling Redis (Redis failed, or another process fills). While the
-// Witness hears every committed change, the value is kept in the near cache (at its version:
-// an invalidation seen meanwhile wins), so that a Redis outage does not send every read of a
-// key to Postgres once its near-cache entry has expired.
-func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T]) (T, error) {
+// load runs load without filling Redis (Redis failed: away is set; or another process
+// fills). While the Witness hears every committed change, the value is kept in the near
+// cache (at its version: an invalidation seen meanwhile wins) — with Redis away, for
+// outageLife — so that a Redis outage does not send every read of a key to Postgres once
+// its near-cache entry has expired.
+func (a *Aside[T]) load(ctx context.Context, key string, load Loader[T], away bool) (T, error) {
 	a.countLoad(ctx)
 	m := a.c.mark()
 	v, version, err := load(ctx)
 	if err == nil && !a.c.disabled && a.c.witnessConnected() {
-		a.keepNear(key, v, version, a.o.TTL.Next(), 0, m)
+		var life time.Duration
+		if away {
+			life = outageLife()
+		}
+		a.keepNearFor(key, v, version, a.o.TTL.Next(), 0, m, life)
 	}
 	return v, err
 }

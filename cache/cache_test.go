@@ -300,3 +300,69 @@ func TestRedisAwayFailsOpen(t *testing.T) {
 	}
 	t.Errorf("no Redis hit within 5 s after Redis came back (last result %v)", last.Load())
 }
+
+// listening is a Witness that is always connected: the Postgres listener's part in
+// TestRedisAwayKeepsLoadsLonger (pgnotify's tests run the real one).
+type listening struct{}
+
+func (listening) Session() (uint64, bool) { return 1, true }
+
+// TestRedisAwayKeepsLoadsLonger: with Redis away and the Witness vouching, a value loaded
+// from the source is kept in the near cache for about a minute instead of the near cache's
+// TTL, so that an outage does not load every key again each TTL; without a Witness it is
+// not kept at all; with Redis back, a value read from Redis gets the usual TTL.
+func TestRedisAwayKeepsLoadsLonger(t *testing.T) {
+	for _, witness := range []bool{true, false} {
+		srv := testenv.StartRedis(t)
+		rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+		t.Cleanup(func() { rdb.Close() })
+		cache.NewGuard(cache.GuardOptions{}).Install(rdb)
+		type seen struct {
+			r   cache.Result
+			ttl time.Duration
+		}
+		var last atomic.Value
+		c := cache.New(rdb, cache.Options{Observer: func(_ context.Context, _, _ string, r cache.Result, ttl time.Duration) {
+			last.Store(seen{r, ttl})
+		}})
+		if witness {
+			c.SetWitness(listening{})
+		}
+		const l1 = 2 * time.Second
+		a := cache.NewAside[item](c, "thing", cache.AsideOptions{TTL: cache.TTL{Base: time.Hour}, NotFound: errNotFound, L1: cache.L1Options{Size: 10, TTL: l1}})
+		src := &source{}
+		src.write("sturdy")
+		ctx := context.Background()
+
+		srv.Stop()
+		if _, err := a.Get(ctx, "thing:1", src.load); err != nil {
+			t.Fatal(err)
+		}
+		a.Get(ctx, "thing:1", src.load)
+		got := last.Load().(seen)
+		switch {
+		case witness && (got.r != cache.HitL1 || got.ttl < 45*time.Second):
+			t.Errorf("second read with Redis away, listener up = %s with %s left, want HIT-L1 kept about a minute", got.r, got.ttl)
+		case !witness && got.r == cache.HitL1:
+			t.Errorf("second read with Redis away, no listener = %s, want no near-cache hit", got.r)
+		}
+		if !witness {
+			continue
+		}
+		srv.Start()
+		a.Invalidate(ctx, "thing:1", 0) // Redis back: the next value comes through it
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			a.Get(ctx, "thing:1", src.load)
+			if got := last.Load().(seen); got.r == cache.HitRedis || got.r == cache.HitL1 && got.ttl <= l1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no read through Redis within 10 s after it came back (last %+v)", last.Load())
+			}
+		}
+		a.Get(ctx, "thing:1", src.load)
+		if got := last.Load().(seen); got.r != cache.HitL1 || got.ttl > l1 {
+			t.Errorf("read with Redis back = %s with %s left, want HIT-L1 within the near cache's %s", got.r, got.ttl, l1)
+		}
+	}
+}

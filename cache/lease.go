@@ -34,14 +34,14 @@ func (a *Aside[T]) loadAndFill(ctx context.Context, key string, load Loader[T]) 
 	got, err := a.c.rdb.SetNX(ctx, a.c.leaseKey(key), token, a.o.LeaseTTL).Result()
 	if err != nil {
 		a.countError(err)
-		return a.load(ctx, key, load)
+		return a.load(ctx, key, load, true)
 	}
 	if !got {
 		// Another process is loading this key: wait a little for its value.
 		if v, err, ok := a.waitForFill(ctx, key); ok {
 			return v, err
 		}
-		return a.load(ctx, key, load) // it took too long: load, but leave the filling to it
+		return a.load(ctx, key, load, false) // it took too long: load, but leave the filling to it
 	}
 
 	a.countLoad(ctx)

@@ -21,6 +21,7 @@ type nearEntry[T any] struct {
 	gone    bool
 	seq     uint64    // of a tombstone: the tracked invalidation that left it (tracking.go); 0: none
 	meta    freshness // of the Redis entry it came from, for refresh-ahead
+	life    time.Duration // how long it is kept; 0: the near cache's TTL (see outageLife)
 }
 
 // freshness is what refresh-ahead needs of a cached value: when its Redis entry expires (its
@@ -41,7 +42,12 @@ type near[T any] struct {
 func newNear[T any](name string, o L1Options, t *tracker) *near[T] {
 	opts := &otter.Options[string, nearEntry[T]]{
 		MaximumSize:      o.Size,
-		ExpiryCalculator: otter.ExpiryWriting[string, nearEntry[T]](o.TTL),
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, nearEntry[T]]) time.Duration {
+			if e.Value.life > 0 {
+				return e.Value.life
+			}
+			return o.TTL
+		}),
 	}
 	if t != nil {
 		// A tracked tombstone dropped (expired or evicted for room) can no longer refuse a
@@ -81,7 +87,7 @@ func (n *near[T]) get(key string) (T, time.Duration, freshness, bool) {
 // Redis entry was refreshed), when that expires later. In the tracking mode it also refuses
 // a value read (at m) before a tracked invalidation of key, before a tombstone that was
 // dropped, before the gate opened, or longer ago than a tombstone lives (tracking.go).
-func (n *near[T]) put(key string, v T, version int64, meta freshness, m mark) {
+func (n *near[T]) put(key string, v T, version int64, meta freshness, m mark, life time.Duration) {
 	if n.t != nil {
 		n.t.mu.RLock()
 		defer n.t.mu.RUnlock()
@@ -99,10 +105,10 @@ func (n *near[T]) put(key string, v T, version int64, meta freshness, m mark) {
 			if !meta.expires.After(old.meta.expires) {
 				return old, otter.CancelOp
 			}
-			old.meta = meta
+			old.meta, old.life = meta, life
 			return old, otter.WriteOp
 		}
-		return nearEntry[T]{value: v, version: version, meta: meta}, otter.WriteOp
+		return nearEntry[T]{value: v, version: version, meta: meta, life: life}, otter.WriteOp
 	})
 }
 
