@@ -19,8 +19,8 @@ type nearEntry[T any] struct {
 	value   T
 	version int64
 	gone    bool
-	seq     uint64    // of a tombstone: the tracked invalidation that left it (tracking.go); 0: none
-	meta    freshness // of the Redis entry it came from, for refresh-ahead
+	seq     uint64        // of a tombstone: the tracked invalidation that left it (tracking.go); 0: none
+	meta    freshness     // of the Redis entry it came from, for refresh-ahead
 	life    time.Duration // how long it is kept; 0: the near cache's TTL (see outageLife)
 }
 
@@ -41,7 +41,7 @@ type near[T any] struct {
 
 func newNear[T any](name string, o L1Options, t *tracker) *near[T] {
 	opts := &otter.Options[string, nearEntry[T]]{
-		MaximumSize:      o.Size,
+		MaximumSize: o.Size,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, nearEntry[T]]) time.Duration {
 			if e.Value.life > 0 {
 				return e.Value.life
