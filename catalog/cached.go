@@ -43,7 +43,9 @@ type listsForgetter interface {
 }
 
 // NewCached returns the cached catalog over store, with the TTLs of policy, and a near
-// cache (l1) in front of Redis for product pages and the home page's lists. A product update
+// cache (l1) in front of Redis for product pages, the home page's lists, listings, searches
+// and the categories (a listing is only ever dropped by its TTL, so its near copy adds at
+// most the near cache's TTL to that; during a Redis outage it spares Postgres the listings). A product update
 // also drops the cached lists of boards (the bestseller boards); nil for none.
 func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Options, boards listsForgetter, log *slog.Logger) *Cached {
 	return &Cached{
@@ -54,11 +56,12 @@ func NewCached(store *Store, c *cache.Cache, policy cache.Policy, l1 cache.L1Opt
 		}),
 		lists: cache.NewAside[idList](c, "list", cache.AsideOptions{
 			TTL: policy.List, NegativeTTL: policy.Negative, NotFound: ErrNotFound, KeyPrefixes: []string{"list:"},
+			L1: l1,
 		}),
 		home: cache.NewAside[idList](c, "home", cache.AsideOptions{
 			TTL: policy.Home, L1: l1, KeyPrefixes: []string{"home:"},
 		}),
-		categories: cache.NewAside[[]Category](c, "categories", cache.AsideOptions{TTL: policy.List}),
+		categories: cache.NewAside[[]Category](c, "categories", cache.AsideOptions{TTL: policy.List, L1: l1}),
 		boards:     boards,
 		log:        log,
 	}
