@@ -927,26 +927,35 @@ func (r *Runner) registerProbes() {
 		if err := json.Unmarshal(p.Args, &args); err != nil || r.deps.Catalog == nil {
 			return watchAnswer{}
 		}
-		var a watchAnswer
-		ready := false
-		for ctx.Err() == nil {
-			q, err := r.deps.Catalog.FindProduct(ctx, args.Product)
-			a.Reads++
-			if err == nil && q.Version > args.Above {
-				a.SeenAt, a.Version = time.Now(), q.Version
-				return a
-			}
-			if !ready && err == nil {
-				ready = true
-				_ = r.col.mark(ctx, p.Run, r.col.Instance()+readySuffix)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Millisecond):
-			}
-		}
-		return a
+		return r.watch(ctx, p, args.Above, func(ctx context.Context) (catalog.Product, error) {
+			return r.deps.Catalog.FindProduct(ctx, args.Product)
+		})
 	})
+}
+
+// watch reads a product with read every millisecond until it has a version above `above`
+// or ctx ends, and says when it first saw it; after its first successful read it marks this
+// instance ready in the run p asked for.
+func (r *Runner) watch(ctx context.Context, p Probe, above int64, read func(context.Context) (catalog.Product, error)) watchAnswer {
+	var a watchAnswer
+	ready := false
+	for ctx.Err() == nil {
+		q, err := read(ctx)
+		a.Reads++
+		if err == nil && q.Version > above {
+			a.SeenAt, a.Version = time.Now(), q.Version
+			return a
+		}
+		if !ready && err == nil {
+			ready = true
+			_ = r.col.mark(ctx, p.Run, r.col.Instance()+readySuffix)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return a
 }
 
 // writeBehindViews is the size of the write-behind experiment's burst.

@@ -219,23 +219,8 @@ func (r *Runner) registerNearProbes() {
 		load := func(ctx context.Context) (catalog.Product, int64, error) {
 			return catalog.Product{}, 0, fmt.Errorf("the Lab's copy %s is gone", args.Key)
 		}
-		ready := false
-		for ctx.Err() == nil {
-			q, err := r.caches.nearOn.Get(ctx, args.Key, load)
-			a.Reads++
-			if err == nil && q.Version > args.Above {
-				a.SeenAt, a.Version = time.Now(), q.Version
-				return a
-			}
-			if !ready && err == nil {
-				ready = true
-				_ = r.col.mark(ctx, p.Run, r.col.Instance()+readySuffix)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Millisecond):
-			}
-		}
-		return a
+		return r.watch(ctx, p, args.Above, func(ctx context.Context) (catalog.Product, error) {
+			return r.caches.nearOn.Get(ctx, args.Key, load)
+		})
 	})
 }
