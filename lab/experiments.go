@@ -832,20 +832,9 @@ func runInvalidation(ctx context.Context, e *env) error {
 		}
 		edited := time.Now()
 		e.logf("%s: committed at %s", how, edited.Format("15:04:05.000"))
-		answers := map[string]watchAnswer{}
-		for time.Now().Before(until) && len(answers) < len(live) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-			raw, _ := e.col.Answers(ctx, run)
-			for inst, a := range raw {
-				var w watchAnswer
-				if !strings.HasSuffix(inst, readySuffix) && json.Unmarshal(a, &w) == nil {
-					answers[inst] = w
-				}
-			}
+		answers, err := awaitAnswers[watchAnswer](ctx, e.col, run, len(live), until)
+		if err != nil {
+			return err
 		}
 		worst := 0.0
 		for i, inst := range live {

@@ -52,20 +52,9 @@ func runNearCache(ctx context.Context, e *env) error {
 	if err := e.col.Ask(ctx, run, "near-reads", map[string]string{"key": key}, until); err != nil {
 		return fmt.Errorf("ask the instances: %w", err)
 	}
-	answers := map[string]nearReadAnswer{}
-	for time.Now().Before(until) && len(answers) < len(live) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		raw, _ := e.col.Answers(ctx, run)
-		for inst, a := range raw {
-			var ans nearReadAnswer
-			if json.Unmarshal(a, &ans) == nil {
-				answers[inst] = ans
-			}
-		}
+	answers, err := awaitAnswers[nearReadAnswer](ctx, e.col, run, len(live), until)
+	if err != nil {
+		return err
 	}
 	var l1, rd []float64
 	var rs []Result
@@ -114,20 +103,9 @@ func runNearCache(ctx context.Context, e *env) error {
 	}
 	written := time.Now()
 	e.logf("copy written (version %d) at %s", next.Version, written.Format("15:04:05.000"))
-	watched := map[string]watchAnswer{}
-	for time.Now().Before(until) && len(watched) < len(live) {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		raw, _ := e.col.Answers(ctx, run)
-		for inst, a := range raw {
-			var w watchAnswer
-			if !strings.HasSuffix(inst, readySuffix) && json.Unmarshal(a, &w) == nil {
-				watched[inst] = w
-			}
-		}
+	watched, err := awaitAnswers[watchAnswer](ctx, e.col, run, len(live), until)
+	if err != nil {
+		return err
 	}
 	var lags [][2]float64
 	worst, seen := 0.0, 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,4 +147,26 @@ func (c *Collector) flushes() int64 {
 		n += f.Flushes
 	}
 	return n
+}
+
+// awaitAnswers polls the answers to probe run every 100 ms until want instances answered,
+// until passed or ctx ended (its error), and returns those that decode as A — leaving out
+// the "ready" marks (readySuffix) some probes leave beside their answers.
+func awaitAnswers[A any](ctx context.Context, c *Collector, run string, want int, until time.Time) (map[string]A, error) {
+	answers := map[string]A{}
+	for time.Now().Before(until) && len(answers) < want {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		raw, _ := c.Answers(ctx, run)
+		for inst, a := range raw {
+			var ans A
+			if !strings.HasSuffix(inst, readySuffix) && json.Unmarshal(a, &ans) == nil {
+				answers[inst] = ans
+			}
+		}
+	}
+	return answers, nil
 }
